@@ -1,0 +1,34 @@
+"""Axiom's core: a pure library (no HTTP, threads, environment variables or global state).
+
+Typical use::
+
+    from core import ConstraintSpec, load_slate, run_simulation, sample_slate_path
+    slate = load_slate(sample_slate_path(), "bristol")
+    spec = ConstraintSpec.compile(slate.drivers, slate.track, n_scenarios=2_000)
+    result = run_simulation(spec, seed=7)
+    result.scenarios.points  # scenarios x drivers, drivers in spec order
+"""
+
+from .errors import AxiomError as AxiomError
+from .errors import AxiomViolation as AxiomViolation
+from .errors import Cancelled as Cancelled
+from .errors import Infeasible as Infeasible
+from .errors import InvalidInput as InvalidInput
+from .errors import SolverFailed as SolverFailed
+from .run import SimulationResult as SimulationResult
+from .run import run_simulation as run_simulation
+from .scoring import draftkings_points as draftkings_points
+from .scoring import fanduel_points as fanduel_points
+from .sim import ScenarioSet as ScenarioSet
+from .sim import race_statistics as race_statistics
+from .slate import DRAFTKINGS as DRAFTKINGS
+from .slate import FANDUEL as FANDUEL
+from .slate import Driver as Driver
+from .slate import Slate as Slate
+from .slate import Track as Track
+from .slate import get_track as get_track
+from .slate import load_slate as load_slate
+from .slate import sample_slate_path as sample_slate_path
+from .spec import ConstraintSpec as ConstraintSpec
+from .spec import LapsLed as LapsLed
+from .spec import RunConfig as RunConfig

@@ -1,0 +1,81 @@
+"""The one pipeline: spec -> scenarios (-> lineups, once the lineup model lands) -> result.
+
+The CLI, the service's job workers and researchers all call run_simulation; nothing else
+re-implements these steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from .scoring import ScoringRules
+from .sim import (
+    DEFAULT_CHUNK_SIZE,
+    LapsLedConditions,
+    ScenarioSet,
+    default_params,
+    driver_inputs,
+    generate_scenarios,
+)
+from .sim._scenarios import Progress, ShouldCancel
+from .spec import ConstraintSpec, RunConfig
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    spec: ConstraintSpec
+    run_config: RunConfig
+    scenarios: ScenarioSet
+
+
+def scoring_rules(spec: ConstraintSpec) -> ScoringRules:
+    s = spec.site
+    return ScoringRules(
+        name=s.scoring,
+        finish_points=tuple(s.finish_points),
+        place_differential=s.place_differential,
+        per_lap_led=s.per_lap_led,
+        per_fastest_lap=s.per_fastest_lap,
+        per_lap_completed=s.per_lap_completed,
+    )
+
+
+def run_simulation(
+    spec: ConstraintSpec,
+    *,
+    seed: int,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> SimulationResult:
+    """Simulate the spec's race. Drivers come out in the spec's canonical (driver_id) order.
+
+    The integer seed becomes the run key here, at the edge; the same spec and seed give the same
+    scenarios bitwise, whatever the chunk size.
+    """
+    config = RunConfig.for_spec(spec, seed=seed)
+    drivers = spec.field()
+    params = default_params(spec.track_value().archetype)
+    laps = spec.scenarios.race_length
+    conditions = LapsLedConditions(
+        min_laps_led=np.asarray([d.min_laps_led for d in spec.drivers], np.int32),
+        max_laps_led=np.asarray([d.max_laps_led for d in spec.drivers], np.int32),
+    )
+    scenarios = generate_scenarios(
+        driver_inputs(drivers, params, use_ratings=spec.scenarios.calibration_enabled),
+        params,
+        key=jax.random.key(seed),
+        n_scenarios=spec.scenarios.n_scenarios,
+        race_length=laps,
+        scoring=scoring_rules(spec),
+        driver_ids=[d.driver_id for d in drivers],
+        conditions=conditions,
+        chunk_size=chunk_size,
+        min_acceptance=spec.scenarios.min_acceptance,
+        progress=progress,
+        should_cancel=should_cancel,
+    )
+    return SimulationResult(spec=spec, run_config=config, scenarios=scenarios)

@@ -1,0 +1,177 @@
+"""Per-archetype parameters of the race model and the mapping from drivers to kernel inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..slate import Archetype, Driver
+from ._types import DriverFloats, DriverInts
+
+REGIMES = ("standard", "dominator", "chaos", "fuel_mileage")
+PARAMS_VERSION = "defaults-2026.11"
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True)
+class ArchetypeParams:
+    """Everything the race model needs to know about a kind of track.
+
+    The first group feeds the kernel; the second maps a driver's raw inputs (skill, aggression,
+    shadow_risk) to kernel inputs. n_blocks fixes array shapes, so it is static.
+    """
+
+    # Regimes: probabilities and how each scales chaos, dominance and finishing-order noise.
+    regime_probs: tuple[float, float, float, float]
+    regime_chaos: tuple[float, float, float, float]
+    regime_dominance: tuple[float, float, float, float]
+    regime_order_noise: tuple[float, float, float, float]
+    chaos_shape: float  # Gamma shape of the chaos factor (mean 1); smaller -> more over-dispersion
+    cautions_per_100_laps: float
+    laps_per_caution: float
+    start_weight: float  # Plackett-Luce log-weight of the pole sitter over the last starter
+    dominance: float  # concentration of laps led on the best lead scores
+    lead_pace_coupling: float  # 1: laps led follow this race's pace (and so the result); 0: not
+    fastest_lap_concentration: float  # same for fastest laps (flatter)
+    lapped_fraction: float  # laps down of the last running car, as a fraction of the race
+    # Raw-input mapping.
+    skill_weight: float
+    dnf_hazard: float  # per-race DNF hazard of an average car at chaos 1
+    dnf_shadow_weight: float
+    dnf_aggression_weight: float
+    lead_aggression_weight: float
+    n_blocks: int = dataclasses.field(default=20, metadata={"static": True})
+
+
+# Tuned so that a realistic field reproduces the DESIGN.md table (tests/unit/test_archetypes.py
+# measures each statistic; scripts/tune_archetypes.py prints the full comparison).
+DEFAULT_PARAMS: dict[Archetype, ArchetypeParams] = {
+    "intermediate": ArchetypeParams(
+        regime_probs=(0.55, 0.2, 0.15, 0.1),
+        regime_chaos=(1.0, 0.8, 1.9, 0.8),
+        regime_dominance=(1.0, 1.6, 0.7, 1.0),
+        regime_order_noise=(1.0, 0.9, 1.4, 1.6),
+        chaos_shape=3.0,
+        cautions_per_100_laps=2.6,
+        laps_per_caution=5.5,
+        start_weight=1.0,
+        lead_pace_coupling=0.5,
+        dominance=1.2,
+        fastest_lap_concentration=0.6,
+        lapped_fraction=0.02,
+        skill_weight=3.0,
+        dnf_hazard=0.12,
+        dnf_shadow_weight=1.0,
+        dnf_aggression_weight=0.5,
+        lead_aggression_weight=0.5,
+        n_blocks=20,
+    ),
+    "short": ArchetypeParams(
+        regime_probs=(0.55, 0.2, 0.15, 0.1),
+        regime_chaos=(1.0, 0.8, 1.9, 0.8),
+        regime_dominance=(1.0, 1.6, 0.7, 1.0),
+        regime_order_noise=(1.0, 0.9, 1.4, 1.6),
+        chaos_shape=4.0,
+        cautions_per_100_laps=1.8,
+        laps_per_caution=7.0,
+        start_weight=1.3,
+        lead_pace_coupling=0.5,
+        dominance=1.0,
+        fastest_lap_concentration=0.6,
+        lapped_fraction=0.03,
+        skill_weight=3.0,
+        dnf_hazard=0.11,
+        dnf_shadow_weight=1.0,
+        dnf_aggression_weight=0.5,
+        lead_aggression_weight=0.5,
+        n_blocks=16,
+    ),
+    "road": ArchetypeParams(
+        regime_probs=(0.55, 0.2, 0.15, 0.1),
+        regime_chaos=(1.0, 0.8, 1.9, 0.8),
+        regime_dominance=(1.0, 1.6, 0.7, 1.0),
+        regime_order_noise=(1.0, 0.9, 1.4, 1.6),
+        chaos_shape=3.5,
+        cautions_per_100_laps=4.0,
+        laps_per_caution=3.0,
+        start_weight=1.0,
+        lead_pace_coupling=0.5,
+        dominance=1.6,
+        fastest_lap_concentration=0.6,
+        lapped_fraction=0.02,
+        skill_weight=3.0,
+        dnf_hazard=0.10,
+        dnf_shadow_weight=1.0,
+        dnf_aggression_weight=0.5,
+        lead_aggression_weight=0.5,
+        n_blocks=12,
+    ),
+    "superspeedway": ArchetypeParams(
+        regime_probs=(0.55, 0.1, 0.25, 0.1),
+        regime_chaos=(1.0, 0.8, 1.8, 0.8),
+        regime_dominance=(1.0, 1.4, 0.8, 1.0),
+        regime_order_noise=(1.0, 0.9, 1.3, 1.3),
+        chaos_shape=2.0,
+        cautions_per_100_laps=3.5,
+        laps_per_caution=5.0,
+        start_weight=0.3,
+        lead_pace_coupling=0.5,
+        dominance=0.4,
+        fastest_lap_concentration=0.3,
+        lapped_fraction=0.01,
+        skill_weight=1.0,
+        dnf_hazard=0.35,
+        dnf_shadow_weight=0.6,
+        dnf_aggression_weight=0.4,
+        lead_aggression_weight=0.5,
+        n_blocks=40,
+    ),
+}
+
+
+def default_params(archetype: Archetype) -> ArchetypeParams:
+    return DEFAULT_PARAMS[archetype]
+
+
+class DriverInputs(NamedTuple):
+    """Kernel inputs, one entry per driver, in slate order."""
+
+    start_position: DriverInts
+    strength: DriverFloats  # Plackett-Luce log-weight before the start-position effect
+    lead_bias: DriverFloats  # extra log-weight for leading laps
+    speed_bias: DriverFloats  # extra log-weight for fastest laps
+    dnf_hazard: DriverFloats  # per-race DNF hazard at chaos 1
+
+
+def driver_inputs(drivers: Sequence[Driver], params: ArchetypeParams, *, use_ratings: bool) -> DriverInputs:
+    """Map drivers to kernel inputs: fitted ratings where asked for and present, else raw inputs."""
+    rows = [_driver_row(d, params, use_ratings=use_ratings) for d in drivers]
+    columns = np.asarray(rows, dtype=np.float64).T
+    return DriverInputs(
+        start_position=jnp.asarray([d.start_position for d in drivers], dtype=jnp.int32),
+        strength=jnp.asarray(columns[0], dtype=jnp.float32),
+        lead_bias=jnp.asarray(columns[1], dtype=jnp.float32),
+        speed_bias=jnp.asarray(columns[2], dtype=jnp.float32),
+        dnf_hazard=jnp.asarray(columns[3], dtype=jnp.float32),
+    )
+
+
+def _driver_row(driver: Driver, params: ArchetypeParams, *, use_ratings: bool) -> tuple[float, ...]:
+    if use_ratings and driver.ratings is not None:
+        r = driver.ratings
+        return (r.strength, r.dominance, r.speed, -float(np.log1p(-min(r.dnf_rate, 0.99))))
+    centred_risk = driver.shadow_risk - 0.5
+    centred_aggression = driver.aggression - 0.5
+    log_hazard = params.dnf_shadow_weight * centred_risk + params.dnf_aggression_weight * centred_aggression
+    return (
+        params.skill_weight * driver.skill,
+        params.lead_aggression_weight * centred_aggression,
+        0.0,
+        params.dnf_hazard * float(np.exp(log_hazard)),
+    )

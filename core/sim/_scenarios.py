@@ -1,0 +1,257 @@
+"""Chunked scenario generation: bounded memory, conditions by rejection, progress, cancellation.
+
+Scenario k is always drawn from fold_in(key, k) and accepted scenarios are kept in index order,
+so the result is bitwise the same for any chunk size or number of devices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ..errors import AxiomViolation, Cancelled, Infeasible, InvalidInput
+from ..scoring import ScoringRules
+from ..slate import check_race_length
+from ._kernel import AXIOMS, Race, simulate_chunk
+from ._params import REGIMES, ArchetypeParams, DriverInputs
+from ._types import Key
+
+DEFAULT_CHUNK_SIZE = 65_536
+MIN_CHUNK_SIZE = 256
+DEFAULT_MIN_ACCEPTANCE = 0.001
+
+Progress = Callable[[int, int], None]  # (valid scenarios so far, scenarios wanted)
+ShouldCancel = Callable[[], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class LapsLedConditions:
+    """Per-driver bounds on laps led; a scenario is kept only if every bound holds."""
+
+    min_laps_led: np.ndarray
+    max_laps_led: np.ndarray
+
+    @classmethod
+    def none(cls, n_drivers: int, race_length: int) -> LapsLedConditions:
+        return cls(np.zeros(n_drivers, np.int32), np.full(n_drivers, race_length, np.int32))
+
+    def active(self, race_length: int) -> bool:
+        return bool(np.any(self.min_laps_led > 0) or np.any(self.max_laps_led < race_length))
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostics:
+    """How the scenarios were made and what they look like in aggregate."""
+
+    n_scenarios_generated: int
+    n_valid: int
+    rejection_rate: float
+    rejections_by_reason: dict[str, int]
+    avg_laps_led: float  # laps led by each scenario's lap leader (most laps led), averaged
+    avg_leaders: float  # drivers leading at least one lap
+    avg_position_differential: float  # mean |start - finish| over drivers and scenarios
+    avg_cautions: float
+    dnf_rate: float
+    regime_shares: dict[str, float]
+    axiom_violations: int  # always 0 in a returned set: a violation raises AxiomViolation
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSet:
+    """Accepted scenarios as host arrays (scenarios x drivers, drivers in input order)."""
+
+    driver_ids: tuple[str, ...]
+    start_position: np.ndarray
+    race_length: int
+    points: np.ndarray
+    finish_position: np.ndarray
+    laps_led: np.ndarray
+    fastest_laps: np.ndarray
+    laps_completed: np.ndarray
+    dnf: np.ndarray
+    regime: np.ndarray
+    cautions: np.ndarray
+    green_laps: np.ndarray
+    diagnostics: Diagnostics = field(repr=False)
+
+    @property
+    def n_scenarios(self) -> int:
+        return int(self.points.shape[0])
+
+
+_PER_DRIVER = ("points", "finish_position", "laps_led", "fastest_laps", "laps_completed", "dnf")
+_PER_RACE = ("regime", "cautions", "green_laps")
+
+
+def generate_scenarios(
+    drivers: DriverInputs,
+    params: ArchetypeParams,
+    *,
+    key: Key,
+    n_scenarios: int,
+    race_length: int,
+    scoring: ScoringRules,
+    driver_ids: Sequence[str],
+    conditions: LapsLedConditions | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    min_acceptance: float = DEFAULT_MIN_ACCEPTANCE,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> ScenarioSet:
+    """Draw scenarios until n_scenarios satisfy the conditions.
+
+    Raises:
+        InvalidInput: bad counts or shapes.
+        Infeasible: the first chunk accepts fewer than min_acceptance of its scenarios; the
+            message names the condition that is hardest to meet.
+        Cancelled: should_cancel() returned True between chunks.
+        AxiomViolation: a scenario broke a conservation law (a kernel bug).
+    """
+    n_drivers = len(driver_ids)
+    check_race_length(race_length)
+    if n_scenarios < 1:
+        raise InvalidInput("n_scenarios", f"must be at least 1, got {n_scenarios}")
+    if chunk_size < MIN_CHUNK_SIZE:
+        raise InvalidInput("chunk_size", f"must be at least {MIN_CHUNK_SIZE}, got {chunk_size}")
+    conditions = conditions or LapsLedConditions.none(n_drivers, race_length)
+    filtering = conditions.active(race_length)
+    out = _allocate(n_scenarios, n_drivers)
+    rejections: dict[str, int] = {}
+    n_valid = next_index = 0
+    while n_valid < n_scenarios:
+        if should_cancel is not None and should_cancel():
+            raise Cancelled(f"cancelled after {n_valid} of {n_scenarios} scenarios")
+        size = _chunk_for(n_scenarios - n_valid, chunk_size, filtering)
+        race = _run_chunk(drivers, params, race_length, scoring, key, next_index, size)
+        valid, broken = _accept(race, conditions, filtering)
+        if next_index == 0 and filtering:
+            _check_acceptance(valid, broken, driver_ids, conditions, min_acceptance)
+        kept = np.flatnonzero(valid)[: n_scenarios - n_valid]
+        examined = size if n_valid + kept.size < n_scenarios else int(kept[-1]) + 1
+        _count_rejections(rejections, broken, examined, driver_ids, conditions)
+        for name in (*_PER_DRIVER, *_PER_RACE):
+            out[name][n_valid : n_valid + kept.size] = getattr(race, name)[kept]
+        n_valid += kept.size
+        next_index += examined
+        if next_index > n_scenarios / min_acceptance:
+            raise Infeasible(f"conditions accepted only {n_valid} of {next_index} scenarios")
+        if progress is not None:
+            progress(n_valid, n_scenarios)
+    start = np.asarray(drivers.start_position, np.int16)
+    diagnostics = _diagnostics(out, start, next_index, rejections)
+    return ScenarioSet(tuple(driver_ids), start, race_length, diagnostics=diagnostics, **out)
+
+
+def _allocate(n_scenarios: int, n_drivers: int) -> dict[str, np.ndarray]:
+    dtypes = {
+        "points": np.float32, "finish_position": np.int8, "laps_led": np.int16,
+        "fastest_laps": np.int16, "laps_completed": np.int16, "dnf": np.bool_,
+    }  # fmt: skip
+    out = {name: np.empty((n_scenarios, n_drivers), dtype) for name, dtype in dtypes.items()}
+    out |= {"regime": np.empty(n_scenarios, np.int8), "cautions": np.empty(n_scenarios, np.int16)}
+    out["green_laps"] = np.empty(n_scenarios, np.int16)
+    return out
+
+
+def _chunk_for(remaining: int, chunk_size: int, filtering: bool) -> int:
+    """Power-of-two chunk sizes: few distinct shapes, so few compilations."""
+    wanted = chunk_size if filtering else min(chunk_size, remaining)
+    size = max(MIN_CHUNK_SIZE, 1 << (wanted - 1).bit_length())
+    return min(size, max(chunk_size, MIN_CHUNK_SIZE))
+
+
+def _run_chunk(
+    drivers: DriverInputs,
+    params: ArchetypeParams,
+    race_length: int,
+    scoring: ScoringRules,
+    key: Key,
+    first_index: int,
+    size: int,
+) -> Race:
+    index = jnp.arange(first_index, first_index + size, dtype=jnp.uint32)
+    devices = jax.devices()
+    if len(devices) > 1 and size % len(devices) == 0:
+        mesh = Mesh(np.asarray(devices), ("scenarios",))
+        index = jax.device_put(index, NamedSharding(mesh, PartitionSpec("scenarios")))
+    race = simulate_chunk(drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring)
+    race = Race(*(np.asarray(x) for x in race))
+    if np.any(race.violations):
+        broken = [name for bit, name in enumerate(AXIOMS) if np.any(race.violations & (1 << bit))]
+        raise AxiomViolation(f"scenarios {first_index}..{first_index + size - 1} broke {broken}")
+    return race
+
+
+def _accept(
+    race: Race, conditions: LapsLedConditions, filtering: bool
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    if not filtering:
+        return np.ones(race.laps_led.shape[0], bool), None
+    below = race.laps_led < conditions.min_laps_led
+    above = race.laps_led > conditions.max_laps_led
+    return ~(below.any(axis=1) | above.any(axis=1)), (below, above)
+
+
+def _condition_names(driver_ids: Sequence[str], conditions: LapsLedConditions) -> list[str]:
+    return [f"min_laps_led >= {m} for {d}" for d, m in zip(driver_ids, conditions.min_laps_led, strict=True)] + [
+        f"max_laps_led <= {m} for {d}" for d, m in zip(driver_ids, conditions.max_laps_led, strict=True)
+    ]
+
+
+def _count_rejections(
+    rejections: dict[str, int],
+    broken: tuple[np.ndarray, np.ndarray] | None,
+    examined: int,
+    driver_ids: Sequence[str],
+    conditions: LapsLedConditions,
+) -> None:
+    if broken is None:
+        return
+    counts = np.concatenate([b[:examined].sum(axis=0) for b in broken])
+    for name, count in zip(_condition_names(driver_ids, conditions), counts, strict=True):
+        if count:
+            rejections[name] = rejections.get(name, 0) + int(count)
+
+
+def _check_acceptance(
+    valid: np.ndarray,
+    broken: tuple[np.ndarray, np.ndarray] | None,
+    driver_ids: Sequence[str],
+    conditions: LapsLedConditions,
+    min_acceptance: float,
+) -> None:
+    rate = float(valid.mean())
+    if rate >= min_acceptance or broken is None:
+        return
+    held = 1.0 - np.concatenate([b.mean(axis=0) for b in broken])
+    hardest = int(np.argmin(held))
+    name = _condition_names(driver_ids, conditions)[hardest]
+    raise Infeasible(
+        f"condition '{name}' holds in {held[hardest]:.3%} of scenarios; all conditions together "
+        f"hold in {rate:.3%} of {valid.size}, below the minimum acceptance rate {min_acceptance:.3%}"
+    )
+
+
+def _diagnostics(
+    out: dict[str, np.ndarray], start: np.ndarray, generated: int, rejections: dict[str, int]
+) -> Diagnostics:
+    n = out["points"].shape[0]
+    regimes = np.bincount(out["regime"].astype(np.int64), minlength=len(REGIMES)) / n
+    return Diagnostics(
+        n_scenarios_generated=generated,
+        n_valid=n,
+        rejection_rate=1.0 - n / generated,
+        rejections_by_reason=dict(sorted(rejections.items(), key=lambda kv: -kv[1])),
+        avg_laps_led=float(out["laps_led"].max(axis=1).mean()),
+        avg_leaders=float((out["laps_led"] > 0).sum(axis=1).mean()),
+        avg_position_differential=float(np.abs(start[None, :] - out["finish_position"]).mean()),
+        avg_cautions=float(out["cautions"].mean()),
+        dnf_rate=float(out["dnf"].mean()),
+        regime_shares={name: float(share) for name, share in zip(REGIMES, regimes, strict=True)},
+        axiom_violations=0,
+    )

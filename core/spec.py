@@ -1,0 +1,238 @@
+"""ConstraintSpec: the frozen, canonical form of everything that determines a run, and its hash.
+
+Canonical means the same spec hashes the same whatever the order drivers or conditions were
+given in; any change of a value changes the hash. RunConfig adds what is not part of the
+problem itself: the seed, the parameter version and the package versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+
+import msgspec
+
+from .errors import InvalidInput
+from .sim import DEFAULT_MIN_ACCEPTANCE, PARAMS_VERSION
+from .slate import (
+    Driver,
+    FittedRatings,
+    SiteRules,
+    Track,
+    check_race_length,
+    site_rules,
+    validate_field,
+)
+
+MAX_SCENARIOS = 10_000_000
+
+
+class LapsLed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A scenario condition: the driver leads between min_laps_led and max_laps_led laps."""
+
+    min_laps_led: int = 0
+    max_laps_led: int | None = None  # None: the race length
+
+
+class DriverSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    driver_id: str
+    name: str
+    salary: int
+    start_position: int
+    skill: float
+    aggression: float
+    shadow_risk: float
+    ratings: FittedRatingsSpec | None
+    min_laps_led: int
+    max_laps_led: int
+
+    def to_driver(self) -> Driver:
+        ratings = None if self.ratings is None else FittedRatings(**msgspec.structs.asdict(self.ratings))
+        return Driver(
+            self.driver_id, self.name, self.salary, self.start_position,
+            self.skill, self.aggression, self.shadow_risk, ratings,
+        )  # fmt: skip
+
+
+class FittedRatingsSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    strength: float
+    dominance: float
+    speed: float
+    dnf_rate: float
+
+
+class TrackSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    track_id: str
+    name: str
+    archetype: str
+    laps: int
+
+
+class SiteSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    site: str
+    roster_size: int
+    salary_cap: int
+    scoring: str
+    place_differential: float
+    per_lap_led: float
+    per_fastest_lap: float
+    per_lap_completed: float
+    finish_points: tuple[float, ...]
+
+
+class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    n_scenarios: int
+    race_length: int
+    calibration_enabled: bool
+    min_acceptance: float
+
+
+class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Drivers (sorted by id) with inputs and conditions, track, site rules, scenario settings."""
+
+    drivers: tuple[DriverSpec, ...]
+    track: TrackSpec
+    site: SiteSpec
+    scenarios: ScenarioSettings
+
+    @classmethod
+    def compile(
+        cls,
+        drivers: Sequence[Driver],
+        track: Track,
+        *,
+        site: str | SiteRules = "draftkings",
+        n_scenarios: int = 1000,
+        race_length: int | None = None,
+        calibration_enabled: bool = False,
+        conditions: Mapping[str, LapsLed] | None = None,
+        min_acceptance: float = DEFAULT_MIN_ACCEPTANCE,
+    ) -> ConstraintSpec:
+        """Validate and canonicalise a run's inputs. Raises InvalidInput naming the field."""
+        validate_field(drivers)
+        laps = track.laps if race_length is None else race_length
+        check_race_length(laps)
+        if isinstance(n_scenarios, bool) or not 1 <= n_scenarios <= MAX_SCENARIOS:
+            raise InvalidInput("n_scenarios", f"must be in [1, {MAX_SCENARIOS:,}], got {n_scenarios}")
+        if not 0 < min_acceptance <= 1:
+            raise InvalidInput("min_acceptance", f"must be in (0, 1], got {min_acceptance}")
+        rules = site_rules(site) if isinstance(site, str) else site
+        conditions = dict(conditions or {})
+        known = {d.driver_id for d in drivers}
+        for driver_id in conditions:
+            if driver_id not in known:
+                raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
+        specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
+        return cls(
+            drivers=tuple(specs),
+            track=TrackSpec(
+                track_id=track.track_id, name=track.name, archetype=track.archetype, laps=track.laps
+            ),
+            site=_site_spec(rules),
+            scenarios=ScenarioSettings(
+                n_scenarios=n_scenarios,
+                race_length=laps,
+                calibration_enabled=calibration_enabled,
+                min_acceptance=min_acceptance,
+            ),
+        )
+
+    def canonical_json(self) -> bytes:
+        return msgspec.json.encode(self, order="sorted")
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical JSON, hex."""
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+    def field(self) -> tuple[Driver, ...]:
+        """The drivers in canonical (driver_id) order, the order every output uses."""
+        return tuple(d.to_driver() for d in self.drivers)
+
+    def track_value(self) -> Track:
+        t = self.track
+        return Track(t.track_id, t.name, t.archetype, t.laps)  # type: ignore[arg-type]
+
+
+class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What, beyond the spec, fixes a run's output."""
+
+    seed: int
+    n_scenarios: int
+    params_version: str
+    package_versions: dict[str, str]
+    spec_hash: str
+
+    @classmethod
+    def for_spec(cls, spec: ConstraintSpec, *, seed: int, params_version: str = PARAMS_VERSION) -> RunConfig:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise InvalidInput("seed", f"must be a non-negative integer, got {seed!r}")
+        return cls(
+            seed=seed,
+            n_scenarios=spec.scenarios.n_scenarios,
+            params_version=params_version,
+            package_versions=package_versions(),
+            spec_hash=spec.hash,
+        )
+
+
+def package_versions() -> dict[str, str]:
+    names = ("axiom-dfs", "jax", "jaxlib", "numpy", "msgspec", "cvxpy", "highspy")
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _by_id(spec: DriverSpec) -> str:
+    return spec.driver_id
+
+
+def _driver_spec(driver: Driver, condition: LapsLed | None, laps: int) -> DriverSpec:
+    condition = condition or LapsLed()
+    upper = laps if condition.max_laps_led is None else condition.max_laps_led
+    where = f"conditions[{driver.driver_id}]"
+    if not 0 <= condition.min_laps_led <= laps:
+        raise InvalidInput(f"{where}.min_laps_led", f"must be in [0, {laps}], got {condition.min_laps_led}")
+    if not condition.min_laps_led <= upper <= laps:
+        raise InvalidInput(
+            f"{where}.max_laps_led",
+            f"must be in [min_laps_led={condition.min_laps_led}, {laps}], got {upper}",
+        )
+    ratings = None
+    if driver.ratings is not None:
+        r = driver.ratings
+        ratings = FittedRatingsSpec(
+            strength=r.strength, dominance=r.dominance, speed=r.speed, dnf_rate=r.dnf_rate
+        )
+    return DriverSpec(
+        driver_id=driver.driver_id,
+        name=driver.name,
+        salary=driver.salary,
+        start_position=driver.start_position,
+        skill=float(driver.skill),
+        aggression=float(driver.aggression),
+        shadow_risk=float(driver.shadow_risk),
+        ratings=ratings,
+        min_laps_led=condition.min_laps_led,
+        max_laps_led=upper,
+    )
+
+
+def _site_spec(rules: SiteRules) -> SiteSpec:
+    s = rules.scoring
+    return SiteSpec(
+        site=rules.site,
+        roster_size=rules.roster_size,
+        salary_cap=rules.salary_cap,
+        scoring=s.name,
+        place_differential=s.place_differential,
+        per_lap_led=s.per_lap_led,
+        per_fastest_lap=s.per_fastest_lap,
+        per_lap_completed=s.per_lap_completed,
+        finish_points=s.finish_points,
+    )
