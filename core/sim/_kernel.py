@@ -183,7 +183,7 @@ def _check_axioms(
 
 
 def _bits_below(k: int) -> Array:
-    return jnp.uint32((1 << k) - 1)
+    return jnp.asarray((1 << k) - 1, dtype=jnp.uint32)
 
 
 def simulate_race(

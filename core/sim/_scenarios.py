@@ -17,7 +17,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ..errors import AxiomViolation, Cancelled, Infeasible, InvalidInput
 from ..scoring import ScoringRules
 from ..slate import check_race_length
-from ._kernel import AXIOMS, Race, simulate_chunk
+from ._kernel import AXIOMS, simulate_chunk
 from ._params import REGIMES, ArchetypeParams, DriverInputs
 from ._types import Key
 
@@ -135,7 +135,7 @@ def generate_scenarios(
         examined = size if n_valid + kept.size < n_scenarios else int(kept[-1]) + 1
         _count_rejections(rejections, broken, examined, driver_ids, conditions)
         for name in (*_PER_DRIVER, *_PER_RACE):
-            out[name][n_valid : n_valid + kept.size] = getattr(race, name)[kept]
+            out[name][n_valid : n_valid + kept.size] = race[name][kept]
         n_valid += kept.size
         next_index += examined
         if next_index > n_scenarios / min_acceptance:
@@ -152,7 +152,8 @@ def _allocate(n_scenarios: int, n_drivers: int) -> dict[str, np.ndarray]:
         "points": np.float32, "finish_position": np.int8, "laps_led": np.int16,
         "fastest_laps": np.int16, "laps_completed": np.int16, "dnf": np.bool_,
     }  # fmt: skip
-    out = {name: np.empty((n_scenarios, n_drivers), dtype) for name, dtype in dtypes.items()}
+    shape = (n_scenarios, n_drivers)
+    out: dict[str, np.ndarray] = {name: np.empty(shape, dtype) for name, dtype in dtypes.items()}
     out |= {"regime": np.empty(n_scenarios, np.int8), "cautions": np.empty(n_scenarios, np.int16)}
     out["green_laps"] = np.empty(n_scenarios, np.int16)
     return out
@@ -173,33 +174,38 @@ def _run_chunk(
     key: Key,
     first_index: int,
     size: int,
-) -> Race:
+) -> dict[str, np.ndarray]:
     index = jnp.arange(first_index, first_index + size, dtype=jnp.uint32)
     devices = jax.devices()
     if len(devices) > 1 and size % len(devices) == 0:
         mesh = Mesh(np.asarray(devices), ("scenarios",))
-        index = jax.device_put(index, NamedSharding(mesh, PartitionSpec("scenarios")))
+        spec = PartitionSpec("scenarios")  # type: ignore[no-untyped-call]
+        index = jax.device_put(index, NamedSharding(mesh, spec))
     race = simulate_chunk(drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring)
-    race = Race(*(np.asarray(x) for x in race))
-    if np.any(race.violations):
-        broken = [name for bit, name in enumerate(AXIOMS) if np.any(race.violations & (1 << bit))]
+    host = {name: np.asarray(value) for name, value in race._asdict().items()}
+    if np.any(host["violations"]):
+        broken = [name for bit, name in enumerate(AXIOMS) if np.any(host["violations"] & (1 << bit))]
         raise AxiomViolation(f"scenarios {first_index}..{first_index + size - 1} broke {broken}")
-    return race
+    return host
 
 
 def _accept(
-    race: Race, conditions: LapsLedConditions, filtering: bool
+    race: dict[str, np.ndarray], conditions: LapsLedConditions, filtering: bool
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    laps_led = race["laps_led"]
     if not filtering:
-        return np.ones(race.laps_led.shape[0], bool), None
-    below = race.laps_led < conditions.min_laps_led
-    above = race.laps_led > conditions.max_laps_led
-    return ~(below.any(axis=1) | above.any(axis=1)), (below, above)
+        return np.ones(laps_led.shape[0], bool), None
+    below = laps_led < conditions.min_laps_led
+    above = laps_led > conditions.max_laps_led
+    valid = np.logical_not(below.any(axis=1) | above.any(axis=1))
+    return np.asarray(valid), (below, above)
 
 
 def _condition_names(driver_ids: Sequence[str], conditions: LapsLedConditions) -> list[str]:
-    return [f"min_laps_led >= {m} for {d}" for d, m in zip(driver_ids, conditions.min_laps_led, strict=True)] + [
-        f"max_laps_led <= {m} for {d}" for d, m in zip(driver_ids, conditions.max_laps_led, strict=True)
+    lower = zip(driver_ids, conditions.min_laps_led, strict=True)
+    upper = zip(driver_ids, conditions.max_laps_led, strict=True)
+    return [f"min_laps_led >= {m} for {d}" for d, m in lower] + [
+        f"max_laps_led <= {m} for {d}" for d, m in upper
     ]
 
 

@@ -1,0 +1,38 @@
+# Axiom's documented entry points. `pip install -e '.[dev]'` brings `just` itself (rust-just).
+
+venv := ".venv"
+python := venv / "bin/python"
+
+# Create the virtual environment and install Axiom with its development tools.
+setup:
+    test -x {{python}} || python3 -m venv {{venv}}
+    {{python}} -m pip install -q -e '.[dev]'
+
+# Simulate the shipped DraftKings Bristol 2026 slate end to end.
+demo:
+    {{venv}}/bin/axiom demo
+
+# The whole test suite (what CI runs).
+test:
+    {{python}} -m pytest -q
+
+# Format check, lint and type check.
+lint: typecheck
+    {{venv}}/bin/ruff format --check .
+    {{venv}}/bin/ruff check .
+
+# mypy, strict on core.
+typecheck:
+    {{venv}}/bin/mypy
+
+# Scenario throughput benchmark; writes benchmarks/results/scenarios.json.
+bench:
+    {{python}} benchmarks/scenarios.py
+
+# Simulate any slate: just simulate data/samples/draftkings-bristol-2026.csv bristol 10000 7
+simulate slate track n="10000" seed="7":
+    {{venv}}/bin/axiom simulate --slate {{slate}} --track {{track}} --n-scenarios {{n}} --seed {{seed}}
+
+# Re-derive data/ from ../shared/data and check the shipped files are current.
+data-check:
+    {{python}} scripts/derive_data.py --check
