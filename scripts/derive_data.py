@@ -263,9 +263,7 @@ def load_slate(shared: Path) -> list[dict[str, str]]:
     return [
         r
         for r in rows
-        if r["series"] == SLATE_SERIES
-        and r["race_date"] == SLATE_DATE
-        and r["platform"] == "DraftKings"
+        if r["series"] == SLATE_SERIES and r["race_date"] == SLATE_DATE and r["platform"] == "DraftKings"
     ]
 
 
@@ -450,9 +448,7 @@ def slate_rows(slate: list[dict[str, str]], races: list[Race]) -> list[dict[str,
     keys = [normalise_name(r["driver"]) for r in slate]
     inputs = model_inputs(keys, races)
     grid = start_positions(slate, races)
-    ordered = sorted(
-        zip(slate, keys, strict=True), key=lambda rk: (-int(rk[0]["salary"]), rk[0]["driver"])
-    )
+    ordered = sorted(zip(slate, keys, strict=True), key=lambda rk: (-int(rk[0]["salary"]), rk[0]["driver"]))
     rows: list[dict[str, object]] = []
     for row, key in ordered:
         rows.append(
@@ -515,9 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     missing = [name for name in (RESULTS_FILE, SALARIES_FILE) if not (args.shared / name).is_file()]
     if missing:
-        parser.error(
-            f"raw data not found under {args.shared}: {', '.join(missing)} (use --shared DIR)"
-        )
+        parser.error(f"raw data not found under {args.shared}: {', '.join(missing)} (use --shared DIR)")
     files = derive(args.shared)
     if args.check:
         return check_files(files, REPO_ROOT)

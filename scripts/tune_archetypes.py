@@ -129,9 +129,7 @@ def search(
 def print_suggestion(archetype: str, params: ArchetypeParams) -> None:
     """Print the searched fields that differ from the defaults."""
     default = DEFAULT_PARAMS[archetype]
-    changed = {
-        n: getattr(params, n) for n in SEARCH_FIELDS if getattr(params, n) != getattr(default, n)
-    }
+    changed = {n: getattr(params, n) for n in SEARCH_FIELDS if getattr(params, n) != getattr(default, n)}
     print(f"  suggested for {archetype}: {changed or 'no change'}")
 
 

@@ -106,23 +106,33 @@ def _cumulative_share(weights: Float[Array, "rows drivers"]) -> Float[Array, "ro
     return cumulative / cumulative[:, -1:]
 
 
+def _draw(share: Float[Array, drivers], u: Float[Array, blocks]) -> Int[Array, blocks]:
+    """Inverse CDF: the first driver whose cumulative share exceeds u (never one of weight zero)."""
+    return jnp.sum(share[None, :] <= u[:, None], axis=1, dtype=jnp.int8).astype(jnp.int32)
+
+
 def _laps_led(
     lead_weight: Float[Array, drivers],
     u_lead: Float[Array, blocks],
     block_end: Int[Array, blocks],
     exit_lap: Int[Array, drivers],
+    running: Bool[Array, drivers],
     winner: Bool[Array, drivers],
     laps: Int[Array, ""],
 ) -> Int[Array, drivers]:
-    """Each block but the last goes to a car drawn by lead weight; if that car had retired before
-    the block ended, the block goes to the fastest car still running, which is the winner. The
-    winner leads the last block and every lap not given to someone else, so the sum is exact."""
+    """Each block but the last goes to a car drawn by lead weight. If that car had retired before
+    the block ended, the block is redrawn among the cars that finish the race, reusing where u fell
+    inside the retired car's interval (a fresh uniform). The winner leads the last block; laps sum
+    to the race length exactly."""
     share = _cumulative_share(lead_weight[None, :])[0]
-    # Inverse CDF: the first car whose cumulative share exceeds u (never one of weight zero).
-    drawn = jnp.sum(share[None, :] <= u_lead[:-1, None], axis=1, dtype=jnp.int8).astype(jnp.int32)
+    u = u_lead[:-1]
+    drawn = _draw(share, u)
+    below = jnp.where(drawn > 0, share[jnp.maximum(drawn - 1, 0)], 0.0)
+    within = jnp.clip((u - below) / jnp.maximum(share[drawn] - below, 1e-30), 0.0, 1.0 - 2.0**-24)
+    finisher_share = _cumulative_share((lead_weight * running)[None, :])[0]
+    leader = jnp.where(exit_lap[drawn] >= block_end[:-1], drawn, _draw(finisher_share, within))
     block_laps = jnp.diff(block_end, prepend=0)[:-1]
-    kept = jnp.where(exit_lap[drawn] >= block_end[:-1], block_laps, 0)
-    led = jnp.zeros(lead_weight.shape[0], jnp.int32).at[drawn].add(kept)
+    led = jnp.zeros(lead_weight.shape[0], jnp.int32).at[leader].add(block_laps)
     return led + jnp.where(winner, laps - jnp.sum(led), 0)
 
 
@@ -242,7 +252,7 @@ def simulate_race(
     lead_weight = jnp.exp(dominance * (lead_score - jnp.max(lead_score)) + drivers.lead_bias)
     relative_pace = pace - jnp.max(pace)
     block_end = _block_ends(-jnp.log(u_spacing), laps)
-    laps_led = _laps_led(lead_weight, u_lead, block_end, exit_lap, winner, laps)
+    laps_led = _laps_led(lead_weight, u_lead, block_end, exit_lap, running, winner, laps)
     speed_weight = jnp.exp(params.fastest_lap_concentration * relative_pace + drivers.speed_bias)
     fastest_laps = _fastest_laps(speed_weight, u_phase, exit_lap, winner, green_laps, laps)
 

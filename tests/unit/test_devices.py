@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -37,4 +36,3 @@ def test_two_devices_match_one_device() -> None:
     two = _run(2)
     assert one[0] == 1 and two[0] == 2
     assert one[1] == two[1]
-

@@ -106,12 +106,8 @@ def test_real_finishes_vectorised():
     start, finish, led, fastest, completed = (
         np.array([case[i] for case in REAL_FINISHES]) for i in (1, 2, 3, 4, 5)
     )
-    dk = draftkings_points(
-        finish_position=finish, start_position=start, laps_led=led, fastest_laps=fastest
-    )
-    fd = fanduel_points(
-        finish_position=finish, start_position=start, laps_led=led, laps_completed=completed
-    )
+    dk = draftkings_points(finish_position=finish, start_position=start, laps_led=led, fastest_laps=fastest)
+    fd = fanduel_points(finish_position=finish, start_position=start, laps_led=led, laps_completed=completed)
     assert np.asarray(dk, dtype=float).tolist() == pytest.approx(
         [case[7] for case in REAL_FINISHES], abs=1e-4
     )
