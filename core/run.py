@@ -21,7 +21,8 @@ from .sim import (
     generate_scenarios,
 )
 from .sim._scenarios import Progress, ShouldCancel
-from .spec import ConstraintSpec, RunConfig
+from .sim._types import Key
+from .spec import ConstraintSpec, RunConfig, check_seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,13 @@ def scoring_rules(spec: ConstraintSpec) -> ScoringRules:
         per_fastest_lap=s.per_fastest_lap,
         per_lap_completed=s.per_lap_completed,
     )
+
+
+def run_key(seed: int) -> Key:
+    """The run's PRNG key from an integer seed of up to 63 bits; seeds below 2**32 give key(seed)."""
+    check_seed(seed)
+    key = jax.random.key(seed & 0xFFFF_FFFF)
+    return key if seed < 2**32 else jax.random.fold_in(key, seed >> 32)
 
 
 def run_simulation(
@@ -67,7 +75,7 @@ def run_simulation(
     scenarios = generate_scenarios(
         driver_inputs(drivers, params, use_ratings=spec.scenarios.calibration_enabled),
         params,
-        key=jax.random.key(seed),
+        key=run_key(seed),
         n_scenarios=spec.scenarios.n_scenarios,
         race_length=laps,
         scoring=scoring_rules(spec),

@@ -26,6 +26,7 @@ from .slate import (
 )
 
 MAX_SCENARIOS = 10_000_000
+MAX_SEED = 2**63 - 1  # fits a signed 64-bit integer in every client and database
 
 
 class LapsLed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -166,8 +167,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
     @classmethod
     def for_spec(cls, spec: ConstraintSpec, *, seed: int, params_version: str = PARAMS_VERSION) -> RunConfig:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise InvalidInput("seed", f"must be a non-negative integer, got {seed!r}")
+        check_seed(seed)
         return cls(
             seed=seed,
             n_scenarios=spec.scenarios.n_scenarios,
@@ -175,6 +175,11 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             package_versions=package_versions(),
             spec_hash=spec.hash,
         )
+
+
+def check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput("seed", f"must be an integer in [0, 2**63 - 1], got {seed!r}")
 
 
 def package_versions() -> dict[str, str]:

@@ -1,0 +1,88 @@
+"""Chunk size changes memory use, never results: scenario k always comes from fold_in(key, k)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from core.errors import Cancelled
+from core.run import SimulationResult, run_simulation
+from core.slate import Driver, Track
+from core.spec import ConstraintSpec, LapsLed
+
+N_SCENARIOS = 600
+CHUNK_SIZES = (256, 1024, 65_536)
+SCENARIO_ARRAYS = (
+    "start_position", "points", "finish_position", "laps_led", "fastest_laps", "laps_completed",
+    "dnf", "regime", "cautions", "green_laps",
+)  # fmt: skip
+
+
+def strongest(drivers: list[Driver]) -> str:
+    return max(drivers, key=lambda d: d.skill).driver_id
+
+
+def compile_spec(drivers: list[Driver], track: Track, *, conditioned: bool) -> ConstraintSpec:
+    # The strongest car leading at most 5 laps rejects most scenarios: several chunks of 256.
+    conditions = {strongest(drivers): LapsLed(max_laps_led=5)} if conditioned else None
+    return ConstraintSpec.compile(drivers, track, n_scenarios=N_SCENARIOS, conditions=conditions)
+
+
+@pytest.mark.parametrize("conditioned", [False, True], ids=["plain", "laps-led-condition"])
+def test_results_are_bitwise_identical_for_any_chunk_size(
+    field12: list[Driver], short_track: Track, conditioned: bool
+) -> None:
+    spec = compile_spec(field12, short_track, conditioned=conditioned)
+    runs = [run_simulation(spec, seed=99, chunk_size=size).scenarios for size in CHUNK_SIZES]
+    if conditioned:
+        assert runs[0].diagnostics.n_scenarios_generated > 2 * 256  # the small chunks really looped
+    for other in runs[1:]:
+        for name in SCENARIO_ARRAYS:
+            np.testing.assert_array_equal(getattr(runs[0], name), getattr(other, name), err_msg=name)
+        assert dataclasses.asdict(runs[0].diagnostics) == dataclasses.asdict(other.diagnostics)
+
+
+def test_progress_counts_rise_to_the_scenarios_wanted(field12: list[Driver], short_track: Track) -> None:
+    calls: list[tuple[int, int]] = []
+    spec = compile_spec(field12, short_track, conditioned=True)
+    run_simulation(spec, seed=1, chunk_size=256, progress=lambda done, total: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert len(calls) >= 2
+    assert all(total == N_SCENARIOS for _, total in calls)
+    assert done == sorted(done)
+    assert done[-1] == N_SCENARIOS
+
+
+def test_cancel_before_the_first_chunk_raises_cancelled(field12: list[Driver], short_track: Track) -> None:
+    calls: list[tuple[int, int]] = []
+    spec = compile_spec(field12, short_track, conditioned=False)
+    with pytest.raises(Cancelled):
+        run_simulation(
+            spec, seed=1, chunk_size=256, progress=lambda *a: calls.append(a), should_cancel=lambda: True
+        )
+    assert calls == []
+
+
+def test_cancel_between_chunks_stops_after_the_chunks_done(field12: list[Driver], short_track: Track) -> None:
+    calls: list[tuple[int, int]] = []
+    asked = iter([False, True])
+    spec = compile_spec(field12, short_track, conditioned=False)
+    with pytest.raises(Cancelled, match="256 of 600"):
+        run_simulation(
+            spec,
+            seed=1,
+            chunk_size=256,
+            progress=lambda *a: calls.append(a),
+            should_cancel=lambda: next(asked),
+        )
+    assert calls == [(256, N_SCENARIOS)]
+
+
+def test_result_carries_the_run_config(field12: list[Driver], short_track: Track) -> None:
+    spec = compile_spec(field12, short_track, conditioned=False)
+    result: SimulationResult = run_simulation(spec, seed=31, chunk_size=256)
+    assert result.run_config.spec_hash == spec.hash
+    assert result.run_config.seed == 31
+    assert result.run_config.n_scenarios == result.scenarios.n_scenarios == N_SCENARIOS
