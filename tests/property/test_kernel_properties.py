@@ -1,9 +1,10 @@
 """Properties of the scenario kernel over random fields (DESIGN.md sections 2-3).
 
 Every distinct (field size, archetype) pair is a new compilation of seconds, so most tests draw
-fields in four shapes, one per archetype (and one test draws a few from every size 6..50): 6 drivers (the minimum) at a superspeedway, where all-DNF races
-happen; 12 at a short track (the shape the unit tests share); 33 (past the kernel's first 32-bit
-mask word) on a road course; 50 (the maximum) at an intermediate. Everything else is random.
+fields in four shapes, one per archetype (and one test draws a few from every size 6..50):
+6 drivers (the minimum) at a superspeedway, where all-DNF races happen; 12 at a short track (the
+shape the unit tests share); 33 (past the kernel's first 32-bit mask word) on a road course; 50
+(the maximum) at an intermediate. Everything else is random.
 """
 
 from __future__ import annotations
