@@ -6,8 +6,11 @@ so the result is bitwise the same for any chunk size or number of devices.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +20,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ..errors import AxiomViolation, Cancelled, Infeasible, InvalidInput
 from ..scoring import ScoringRules
 from ..slate import check_race_length
-from ._kernel import AXIOMS, simulate_chunk
+from ._kernel import AXIOMS, Race, simulate_chunk
 from ._params import REGIMES, ArchetypeParams, DriverInputs
 from ._types import Key
 
@@ -120,28 +123,38 @@ def generate_scenarios(
         raise InvalidInput("chunk_size", f"must be at least {MIN_CHUNK_SIZE}, got {chunk_size}")
     conditions = conditions or LapsLedConditions.none(n_drivers, race_length)
     filtering = conditions.active(race_length)
+    size = _chunk_size(n_scenarios, chunk_size, filtering, min_acceptance)
+    run_chunk = partial(_dispatch, drivers, params, race_length, scoring, key, size=size)
     out = _allocate(n_scenarios, n_drivers)
     rejections: dict[str, int] = {}
     n_valid = next_index = 0
+    pending: Race | None = run_chunk(0)
     while n_valid < n_scenarios:
         if should_cancel is not None and should_cancel():
             raise Cancelled(f"cancelled after {n_valid} of {n_scenarios} scenarios")
-        size = _chunk_for(n_scenarios - n_valid, chunk_size, filtering)
-        race = _run_chunk(drivers, params, race_length, scoring, key, next_index, size)
+        current, pending = cast(Race, pending), None
+        if not filtering and next_index + size < n_scenarios:
+            pending = run_chunk(next_index + size)  # computes while this chunk is copied out
+        race = _to_host(current, next_index)
         valid, broken = _accept(race, conditions, filtering)
         if next_index == 0 and filtering:
             _check_acceptance(valid, broken, driver_ids, conditions, min_acceptance)
-        kept = np.flatnonzero(valid)[: n_scenarios - n_valid]
-        examined = size if n_valid + kept.size < n_scenarios else int(kept[-1]) + 1
+        kept = (
+            np.flatnonzero(valid)[: n_scenarios - n_valid] if filtering else slice(0, n_scenarios - n_valid)
+        )
+        n_kept = len(race["points"][kept])
+        examined = size if n_valid + n_kept < n_scenarios else _last(kept, n_kept) + 1
         _count_rejections(rejections, broken, examined, driver_ids, conditions)
         for name in (*_PER_DRIVER, *_PER_RACE):
-            out[name][n_valid : n_valid + kept.size] = race[name][kept]
-        n_valid += kept.size
+            out[name][n_valid : n_valid + n_kept] = race[name][kept]
+        n_valid += n_kept
         next_index += examined
         if next_index > n_scenarios / min_acceptance:
             raise Infeasible(f"conditions accepted only {n_valid} of {next_index} scenarios")
         if progress is not None:
             progress(n_valid, n_scenarios)
+        if pending is None and n_valid < n_scenarios:
+            pending = run_chunk(next_index)
     start = np.asarray(drivers.start_position, np.int16)
     diagnostics = _diagnostics(out, start, next_index, rejections)
     return ScenarioSet(tuple(driver_ids), start, race_length, diagnostics=diagnostics, **out)
@@ -159,33 +172,48 @@ def _allocate(n_scenarios: int, n_drivers: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _chunk_for(remaining: int, chunk_size: int, filtering: bool) -> int:
-    """Power-of-two chunk sizes: few distinct shapes, so few compilations."""
-    wanted = chunk_size if filtering else min(chunk_size, remaining)
-    size = max(MIN_CHUNK_SIZE, 1 << (wanted - 1).bit_length())
-    return min(size, max(chunk_size, MIN_CHUNK_SIZE))
+def _chunk_size(n_scenarios: int, chunk_size: int, filtering: bool, min_acceptance: float) -> int:
+    """One chunk shape per run (one compilation): the whole run when it fits in a chunk, rounded
+    up to a power of two so that nearby counts share a shape. With conditions, enough scenarios
+    to measure the acceptance rate against min_acceptance in the first chunk."""
+    wanted = max(2 * n_scenarios, math.ceil(4 / min_acceptance)) if filtering else n_scenarios
+    if wanted >= chunk_size:
+        return chunk_size
+    return max(MIN_CHUNK_SIZE, 1 << (wanted - 1).bit_length())
 
 
-def _run_chunk(
+def _last(kept: np.ndarray | slice, n_kept: int) -> int:
+    return int(kept[-1]) if isinstance(kept, np.ndarray) else n_kept - 1
+
+
+def _dispatch(
     drivers: DriverInputs,
     params: ArchetypeParams,
     race_length: int,
     scoring: ScoringRules,
     key: Key,
     first_index: int,
+    *,
     size: int,
-) -> dict[str, np.ndarray]:
+) -> Race:
+    """Start a chunk on the device(s) and return at once (JAX dispatches asynchronously)."""
     index = jnp.arange(first_index, first_index + size, dtype=jnp.uint32)
     devices = jax.devices()
     if len(devices) > 1 and size % len(devices) == 0:
         mesh = Mesh(np.asarray(devices), ("scenarios",))
         spec = PartitionSpec("scenarios")  # type: ignore[no-untyped-call]
         index = jax.device_put(index, NamedSharding(mesh, spec))
-    race = simulate_chunk(drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring)
+    return cast(
+        Race, simulate_chunk(drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring)
+    )
+
+
+def _to_host(race: Race, first_index: int) -> dict[str, np.ndarray]:
     host = {name: np.asarray(value) for name, value in race._asdict().items()}
     if np.any(host["violations"]):
         broken = [name for bit, name in enumerate(AXIOMS) if np.any(host["violations"] & (1 << bit))]
-        raise AxiomViolation(f"scenarios {first_index}..{first_index + size - 1} broke {broken}")
+        last = first_index + len(host["violations"]) - 1
+        raise AxiomViolation(f"scenarios {first_index}..{last} broke {broken}")
     return host
 
 
