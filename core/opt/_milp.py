@@ -1,0 +1,106 @@
+"""The general engine: a CVXPY lineup model solved by HiGHS, built once per slate and re-solved.
+
+The problem is a function of data shapes only; every value that changes between solves (the
+objective's weights, forced and forbidden drivers, overlap cuts against earlier lineups, the
+target) is a cvxpy Parameter, so a portfolio re-solves one compiled problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cvxpy as cp
+import numpy as np
+
+from ..errors import Infeasible, SolverFailed
+from ._rules import LineupRules
+
+Objective = Literal["mean", "upside", "floor"]
+SOLVED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+
+
+@dataclass(frozen=True)
+class LineupProblem:
+    """A compiled lineup MILP and the parameters a caller sets before each solve."""
+
+    problem: cp.Problem
+    x: cp.Variable  # one binary per driver
+    lower: cp.Parameter  # 1 forces a driver in (locks, exposure minimums)
+    upper: cp.Parameter  # 0 keeps a driver out (excludes, exposure maximums)
+    cuts: cp.Parameter  # rows: earlier lineups (0/1); unused rows are all zero
+    cut_limit: cp.Parameter  # per row: at most this many shared drivers
+    weights: cp.Parameter  # mean: points per driver; upside: value per scenario; floor: unused
+    target: cp.Parameter | None  # upside only
+
+    def solve(self, time_limit: float) -> np.ndarray:
+        """Solve; return the chosen driver indices. Raises Infeasible or SolverFailed."""
+        try:
+            self.problem.solve(solver=cp.HIGHS, time_limit=time_limit)
+        except cp.error.SolverError as error:
+            raise SolverFailed(f"HiGHS failed: {error}") from error
+        status = self.problem.status
+        if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+            raise Infeasible("no lineup satisfies the rules (solver: infeasible)")
+        if status not in SOLVED or self.x.value is None:
+            raise SolverFailed(f"HiGHS stopped with status {status!r}")
+        return np.flatnonzero(np.round(self.x.value) > 0.5)
+
+
+def build_lineup_problem(
+    rules: LineupRules,
+    objective: Objective,
+    *,
+    n_cuts: int,
+    points: np.ndarray | None = None,
+    tail: float = 0.2,
+) -> LineupProblem:
+    """Build the MILP for one slate.
+
+    Args:
+        rules: roster size, salaries, cap and floor (fixed for the slate).
+        objective: "mean" (expected points), "upside" (scenarios beating a target, each with a
+            weight: 1 for one lineup, 0 for scenarios an earlier lineup already covers), or
+            "floor" (lower-tail CVaR at `tail` of the lineup's points).
+        n_cuts: room for overlap cuts against earlier lineups.
+        points: scenarios x drivers, for "upside" and "floor".
+    """
+    n = rules.n_drivers
+    x = cp.Variable(n, boolean=True)
+    lower, upper = cp.Parameter(n, nonneg=True), cp.Parameter(n, nonneg=True)
+    cuts, cut_limit = cp.Parameter((max(n_cuts, 1), n), nonneg=True), cp.Parameter(max(n_cuts, 1))
+    salaries = rules.salaries.astype(float)
+    constraints = [
+        cp.sum(x) == rules.roster_size,
+        salaries @ x <= rules.salary_cap,
+        salaries @ x >= rules.salary_floor,
+        x >= lower,
+        x <= upper,
+        cuts @ x <= cut_limit,
+    ]
+    target = None
+    if objective == "mean":
+        weights = cp.Parameter(n)
+        goal = weights @ x
+    elif objective == "upside":
+        assert points is not None
+        n_scenarios = points.shape[0]
+        weights, target = cp.Parameter(n_scenarios, nonneg=True), cp.Parameter()
+        beats = cp.Variable(n_scenarios, boolean=True)
+        # A lineup beats the target in scenario s only if its points reach it; big_m relaxes the
+        # row when beats[s] = 0 (no lineup scores below roster_size x the worst driver score).
+        big_m = float(max(0.0, -rules.roster_size * points.min())) + 1.0
+        constraints.append(points @ x >= target * beats - big_m * (1 - beats))
+        goal = weights @ beats
+    else:
+        assert points is not None
+        n_scenarios = points.shape[0]
+        weights = cp.Parameter(1)  # unused; keeps one shape for every objective
+        threshold = cp.Variable()
+        shortfall = cp.Variable(n_scenarios, nonneg=True)
+        constraints.append(shortfall >= threshold - points @ x)
+        goal = threshold - cp.sum(shortfall) / (tail * n_scenarios)
+    problem = cp.Problem(cp.Maximize(goal), constraints)
+    lower.value, upper.value = np.zeros(n), np.ones(n)
+    cuts.value, cut_limit.value = np.zeros(cuts.shape), np.full(cuts.shape[0], rules.roster_size)
+    return LineupProblem(problem, x, lower, upper, cuts, cut_limit, weights, target)
