@@ -15,7 +15,9 @@ from .errors import Cancelled as Cancelled
 from .errors import Infeasible as Infeasible
 from .errors import InvalidInput as InvalidInput
 from .errors import SolverFailed as SolverFailed
+from .run import OptimizationResult as OptimizationResult
 from .run import SimulationResult as SimulationResult
+from .run import run_optimization as run_optimization
 from .run import run_simulation as run_simulation
 from .scoring import draftkings_points as draftkings_points
 from .scoring import fanduel_points as fanduel_points
@@ -31,4 +33,5 @@ from .slate import load_slate as load_slate
 from .slate import sample_slate_path as sample_slate_path
 from .spec import ConstraintSpec as ConstraintSpec
 from .spec import LapsLed as LapsLed
+from .spec import LineupSettings as LineupSettings
 from .spec import RunConfig as RunConfig

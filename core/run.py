@@ -1,16 +1,19 @@
-"""The one pipeline: spec -> scenarios (-> lineups, once the lineup model lands) -> result.
+"""The one pipeline: spec -> scenarios -> lineups -> result.
 
-The CLI, the service's job workers and researchers all call run_simulation; nothing else
-re-implements these steps.
+The CLI, the service's job workers and researchers all call run_simulation / run_optimization;
+nothing else re-implements these steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
 import numpy as np
 
+from .errors import InvalidInput
+from .opt import LineupRules, Portfolio, build_portfolio, compile_rules
 from .scoring import ScoringRules
 from .sim import (
     DEFAULT_CHUNK_SIZE,
@@ -22,6 +25,7 @@ from .sim import (
 )
 from .sim._scenarios import Progress, ShouldCancel
 from .sim._types import Key
+from .slate import site_rules
 from .spec import ConstraintSpec, RunConfig, check_seed
 
 
@@ -87,3 +91,67 @@ def run_simulation(
         should_cancel=should_cancel,
     )
     return SimulationResult(spec=spec, run_config=config, scenarios=scenarios)
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizationResult:
+    spec: ConstraintSpec
+    run_config: RunConfig
+    scenarios: ScenarioSet
+    rules: LineupRules
+    portfolio: Portfolio
+
+
+PhaseProgress = Callable[[str, int, int], None]  # (phase: "simulating" | "optimizing", done, total)
+
+
+def lineup_rules(spec: ConstraintSpec) -> LineupRules:
+    """The spec's lineup settings as rules over its drivers (canonical order)."""
+    if spec.lineups is None:
+        raise InvalidInput("lineups", "the spec has no lineup settings (compile it with lineups=...)")
+    settings = spec.lineups
+    return compile_rules(
+        site_rules(spec.site.site),
+        [d.driver_id for d in spec.drivers],
+        [d.salary for d in spec.drivers],
+        salary_cap=settings.salary_cap,
+        salary_floor=settings.salary_floor,
+        locks=settings.locks,
+        excludes=settings.excludes,
+        max_overlap=settings.max_overlap,
+        min_exposure=settings.min_exposure,
+        max_exposure=settings.max_exposure,
+    )
+
+
+def run_optimization(
+    spec: ConstraintSpec,
+    *,
+    seed: int,
+    progress: PhaseProgress | None = None,
+    should_cancel: ShouldCancel | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> OptimizationResult:
+    """Simulate the spec's race, then build its portfolio of lineups against those scenarios."""
+    rules = lineup_rules(spec)  # fail on bad lineup rules before simulating
+    settings = spec.lineups
+    assert settings is not None
+
+    def phase(name: str) -> Progress | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    simulation = run_simulation(
+        spec, seed=seed, progress=phase("simulating"), should_cancel=should_cancel, chunk_size=chunk_size
+    )
+    portfolio = build_portfolio(
+        simulation.scenarios.points,
+        rules,
+        objective=settings.objective,  # type: ignore[arg-type]
+        n_lineups=settings.n_lineups,
+        target=settings.target,
+        tail=settings.tail,
+        driver_ids=simulation.scenarios.driver_ids,
+        progress=phase("optimizing"),
+        should_cancel=should_cancel,
+    )
+    return OptimizationResult(spec, simulation.run_config, simulation.scenarios, rules, portfolio)

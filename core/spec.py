@@ -89,13 +89,57 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     min_acceptance: float
 
 
+OBJECTIVES = ("mean", "upside", "floor")
+MAX_LINEUPS = 500
+
+
+class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the lineup model is asked for; driver sets are canonical (sorted) when compiled."""
+
+    objective: str = "mean"
+    n_lineups: int = 1
+    salary_cap: int | None = None  # None: the site's cap
+    salary_floor: int = 0
+    locks: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    max_overlap: int | None = None
+    min_exposure: dict[str, float] = {}
+    max_exposure: dict[str, float] = {}
+    target: float | None = None  # None: the 99th percentile of the mean-optimal lineup's points
+    tail: float = 0.2  # floor: the lower-tail share whose mean is maximised
+
+    def canonical(self, known: set[str], roster_size: int) -> LineupSettings:
+        """Validated, with sorted driver sets. Raises InvalidInput naming the field."""
+        if self.objective not in OBJECTIVES:
+            raise InvalidInput("objective", f"must be one of {OBJECTIVES}, got {self.objective!r}")
+        if not 1 <= self.n_lineups <= MAX_LINEUPS:
+            raise InvalidInput("n_lineups", f"must be in [1, {MAX_LINEUPS}], got {self.n_lineups}")
+        if self.max_overlap is not None and not 0 <= self.max_overlap <= roster_size:
+            raise InvalidInput("max_overlap", f"must be in [0, {roster_size}], got {self.max_overlap}")
+        if not 0 < self.tail <= 1:
+            raise InvalidInput("tail", f"must be in (0, 1], got {self.tail}")
+        for name in ("locks", "excludes", "min_exposure", "max_exposure"):
+            unknown = sorted(set(getattr(self, name)) - known)
+            if unknown:
+                raise InvalidInput(name, f"unknown driver ids {unknown}")
+        return msgspec.structs.replace(
+            self,
+            locks=tuple(sorted(set(self.locks))),
+            excludes=tuple(sorted(set(self.excludes))),
+            min_exposure=dict(sorted(self.min_exposure.items())),
+            max_exposure=dict(sorted(self.max_exposure.items())),
+        )
+
+
 class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Drivers (sorted by id) with inputs and conditions, track, site rules, scenario settings."""
+    """Drivers (sorted by id) with inputs and conditions, track, site rules, scenario settings,
+    and, for an optimisation, the lineup settings."""
 
     drivers: tuple[DriverSpec, ...]
     track: TrackSpec
     site: SiteSpec
     scenarios: ScenarioSettings
+    lineups: LineupSettings | None = None
 
     @classmethod
     def compile(
@@ -109,6 +153,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         calibration_enabled: bool = False,
         conditions: Mapping[str, LapsLed] | None = None,
         min_acceptance: float = DEFAULT_MIN_ACCEPTANCE,
+        lineups: LineupSettings | None = None,
     ) -> ConstraintSpec:
         """Validate and canonicalise a run's inputs. Raises InvalidInput naming the field."""
         validate_field(drivers)
@@ -137,6 +182,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 calibration_enabled=calibration_enabled,
                 min_acceptance=min_acceptance,
             ),
+            lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )
 
     def canonical_json(self) -> bytes:

@@ -1,4 +1,4 @@
-"""The `axiom` command: demo, simulate (optimize, backtest and serve arrive with their issues)."""
+"""The `axiom` command: demo, simulate, optimize (backtest and serve arrive with their issues)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,23 @@ from rich.table import Table
 from core import (
     AxiomError,
     ConstraintSpec,
+    LineupSettings,
+    OptimizationResult,
     SimulationResult,
     load_slate,
+    run_optimization,
     run_simulation,
     sample_slate_path,
 )
 from core.sim import driver_summaries, race_statistics
+from core.sitefiles import (
+    SitePlayer,
+    match_players,
+    read_draftkings_salaries,
+    read_fanduel_players,
+    write_draftkings_upload,
+    write_fanduel_upload,
+)
 
 console = Console(stderr=False, width=None if sys.stdout.isatty() else 110)
 errors = Console(stderr=True)
@@ -61,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="simulate the shipped DraftKings Bristol 2026 slate")
     demo.add_argument("--n-scenarios", type=int, default=20_000)
     demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--out", type=Path, default=None, help="write the lineups' upload CSV here")
     demo.set_defaults(handler=_demo)
 
     simulate = commands.add_parser("simulate", help="simulate a slate and summarise each driver")
@@ -72,16 +84,41 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--race-length", type=int, default=None, help="laps (default: the track's)")
     simulate.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     simulate.set_defaults(handler=_simulate)
+
+    optimize = commands.add_parser("optimize", help="simulate a slate, then build lineups against it")
+    optimize.add_argument("--slate", type=Path, required=True, help="drivers CSV (see data/samples/)")
+    optimize.add_argument("--track", required=True, help="track id from data/tracks.csv")
+    optimize.add_argument("--n-lineups", type=int, default=1)
+    optimize.add_argument("--objective", choices=("mean", "upside", "floor"), default="mean")
+    optimize.add_argument("--seed", type=int, required=True)
+    optimize.add_argument("--n-scenarios", type=int, default=10_000)
+    optimize.add_argument("--site", choices=("draftkings", "fanduel"), default="draftkings")
+    optimize.add_argument("--max-overlap", type=int, default=None, help="most drivers two lineups share")
+    optimize.add_argument("--lock", nargs="+", default=[], metavar="ID", help="driver ids in every lineup")
+    optimize.add_argument("--exclude", nargs="+", default=[], metavar="ID", help="driver ids in none")
+    optimize.add_argument("--salary-floor", type=int, default=0)
+    optimize.add_argument("--target", type=float, default=None, help="score to beat (default: p99 of best)")
+    optimize.add_argument(
+        "--salaries", type=Path, default=None,
+        help="the site's player list (DKSalaries.csv or FanDuel players) for the upload IDs",
+    )  # fmt: skip
+    optimize.add_argument("--out", type=Path, default=None, help="write the site's upload CSV here")
+    optimize.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    optimize.set_defaults(handler=_optimize)
     return parser
 
 
 def _demo(args: argparse.Namespace) -> int:
     path = sample_slate_path()
     console.print(f"[bold]Axiom demo[/]: DraftKings Cup slate, Bristol 2026 ({path.name})")
-    return _simulate(
+    common = {"slate": path, "track": "bristol", "n_scenarios": args.n_scenarios, "seed": args.seed,
+              "site": "draftkings", "json": None}  # fmt: skip
+    _simulate(argparse.Namespace(**common, race_length=None))
+    console.print("\n[bold]Tournament lineups[/] (upside objective, at most 4 drivers shared)")
+    return _optimize(
         argparse.Namespace(
-            slate=path, track="bristol", n_scenarios=args.n_scenarios, seed=args.seed,
-            site="draftkings", race_length=None, json=None,
+            **common, n_lineups=10, objective="upside", max_overlap=4, lock=[], exclude=[],
+            salary_floor=0, target=None, salaries=None, out=args.out,
         )
     )  # fmt: skip
 
@@ -106,6 +143,125 @@ def _simulate(args: argparse.Namespace) -> int:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(_report(result, names, elapsed))))
         console.print(f"wrote {args.json}")
     return 0
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    slate = load_slate(args.slate, args.track)
+    settings = LineupSettings(
+        objective=args.objective,
+        n_lineups=args.n_lineups,
+        salary_floor=args.salary_floor,
+        locks=tuple(args.lock),
+        excludes=tuple(args.exclude),
+        max_overlap=args.max_overlap,
+        target=args.target,
+    )
+    spec = ConstraintSpec.compile(
+        slate.drivers, slate.track, site=args.site, n_scenarios=args.n_scenarios, lineups=settings
+    )
+    players = _site_players(args.salaries, args.site, [d.name for d in spec.drivers])
+    started = time.perf_counter()
+    with _phased_progress(spec) as advance:
+        result = run_optimization(spec, seed=args.seed, progress=advance)
+    elapsed = time.perf_counter() - started
+    _print_lineups(result)
+    console.print(f"{len(result.portfolio.lineups)} lineups in {elapsed:.2f} s (scenarios and solve)")
+    if args.out is not None:
+        _write_upload(args.out, result, players)
+        console.print(f"wrote {args.out} ({args.site} upload format)")
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(_optimize_report(result, elapsed))))
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+def _site_players(path: Path | None, site: str, names: list[str]) -> dict[str, SitePlayer] | None:
+    if path is None:
+        return None
+    players = read_draftkings_salaries(path) if site == "draftkings" else read_fanduel_players(path)
+    return match_players(players, names)
+
+
+def _write_upload(path: Path, result: OptimizationResult, players: dict[str, SitePlayer] | None) -> None:
+    drivers = result.spec.drivers
+    if players is None:
+        errors.print(
+            "[yellow]note:[/] no --salaries file, so the upload CSV carries Axiom driver ids, "
+            "not the site's player IDs"
+        )
+    site = result.spec.site.site
+
+    def player(i: int) -> SitePlayer:
+        d = drivers[i]
+        fallback = SitePlayer(site=site, site_id=d.driver_id, name=d.name, salary=d.salary)  # type: ignore[arg-type]
+        return fallback if players is None else players[d.name]
+
+    lineups = [[player(i) for i in lineup.drivers] for lineup in result.portfolio.lineups]
+    (write_draftkings_upload if site == "draftkings" else write_fanduel_upload)(path, lineups)
+
+
+@contextmanager
+def _phased_progress(spec: ConstraintSpec) -> Iterator[Any]:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    assert spec.lineups is not None
+    with Progress(*columns, console=errors, transient=True) as bar:
+        tasks = {
+            "simulating": bar.add_task("simulating", total=spec.scenarios.n_scenarios),
+            "optimizing": bar.add_task("optimizing", total=spec.lineups.n_lineups),
+        }
+        yield lambda phase, done, _total: bar.update(tasks[phase], completed=done)
+
+
+def _print_lineups(result: OptimizationResult) -> None:
+    portfolio, drivers = result.portfolio, result.spec.drivers
+    title = (
+        f"{portfolio.objective} lineups ({portfolio.engine}); target {portfolio.target:.1f} pts, "
+        f"P(any lineup reaches it) {portfolio.p_any_beats_target:.1%}"
+    )
+    table = Table(title=title)
+    table.add_column("#", justify="right")
+    table.add_column("drivers")
+    for header in ("salary", "mean", "std", "p10", "p50", "p90", "p99", "P(≥target)"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for k, lineup in enumerate(portfolio.lineups, start=1):
+        names = ", ".join(drivers[i].name.split()[-1] for i in lineup.drivers)
+        table.add_row(
+            str(k), names, f"{lineup.salary:,}", f"{lineup.mean:.1f}", f"{lineup.std:.1f}",
+            f"{lineup.p10:.1f}", f"{lineup.p50:.1f}", f"{lineup.p90:.1f}", f"{lineup.p99:.1f}",
+            f"{lineup.p_beat_target:.2%}",
+        )  # fmt: skip
+    console.print(table)
+
+
+def _optimize_report(result: OptimizationResult, elapsed: float) -> dict[str, Any]:
+    drivers = result.spec.drivers
+    mean_points = result.scenarios.points.mean(axis=0)
+    portfolio = result.portfolio
+    return {
+        "run_config": result.run_config,
+        "spec_hash": result.spec.hash,
+        "objective": portfolio.objective,
+        "engine": portfolio.engine,
+        "target": portfolio.target,
+        "p_any_beats_target": portfolio.p_any_beats_target,
+        "elapsed_s": elapsed,
+        "lineups": [
+            {
+                "drivers": [
+                    {
+                        "driver_id": drivers[i].driver_id,
+                        "name": drivers[i].name,
+                        "salary": drivers[i].salary,
+                        "mean_points": float(mean_points[i]),
+                    }  # fmt: skip
+                    for i in lineup.drivers
+                ],
+                **{k: v for k, v in dataclasses.asdict(lineup).items() if k != "drivers"},
+            }
+            for lineup in portfolio.lineups
+        ],
+        "diagnostics": dataclasses.asdict(result.scenarios.diagnostics),
+    }
 
 
 @contextmanager
