@@ -1,0 +1,252 @@
+"""The public API's request and response shapes (msgspec Structs; these names are the contract).
+
+Bounds live in the types (`Annotated[..., Meta(...)]`); rules that span fields live in
+`__post_init__` and raise `msgspec.ValidationError` with a message that starts with the field's
+path, so a 400 always names the field and the rule. Rules that need the server's settings (the
+scenario limit) are checked when a run is submitted (service.jobs).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from core.slate import MAX_FIELD, MAX_LAPS, MIN_FIELD, MIN_LAPS, known_tracks
+from core.spec import MAX_LINEUPS, MAX_SCENARIOS, MAX_SEED, RunConfig
+
+Site = Literal["draftkings", "fanduel"]
+Objective = Literal["mean", "upside", "floor"]
+RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+SITE_SALARY_CAP = {"draftkings": 50_000, "fanduel": 50_000}
+
+_TEXT = r"\S"  # at least one visible character
+DriverId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_TEXT, description="unique in the slate")]
+Share = Annotated[float, Meta(ge=0.0, le=1.0)]
+Laps = Annotated[int, Meta(ge=0, le=MAX_LAPS)]
+Points = Annotated[float, Meta(ge=-1e6, le=1e6)]
+
+
+def _invalid(field: str, rule: str) -> msgspec.ValidationError:
+    return msgspec.ValidationError(f"{field}: {rule}")
+
+
+class ScenarioConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How many race scenarios to draw, and of which race."""
+
+    track_id: Annotated[
+        str, Meta(min_length=1, max_length=64, description="a known track slug, e.g. bristol")
+    ]
+    n_scenarios: Annotated[
+        int,
+        Meta(
+            ge=10,
+            le=MAX_SCENARIOS,
+            multiple_of=10,
+            description="scenarios to draw; at most the server's AXIOM_MAX_SCENARIOS (default 1,000,000)",
+        ),
+    ] = 1000
+    race_length: (
+        Annotated[int, Meta(ge=MIN_LAPS, le=MAX_LAPS, description="laps; default the track's")] | None
+    ) = None
+    field_size: (
+        Annotated[
+            int, Meta(ge=MIN_FIELD, le=MAX_FIELD, description="default the number of drivers; must equal it")
+        ]
+        | None
+    ) = None
+    calibration_enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.track_id not in known_tracks():
+            raise _invalid(
+                "scenario_config.track_id",
+                f"unknown track {self.track_id!r}; known: {', '.join(sorted(known_tracks()))}",
+            )
+
+    def laps(self) -> int:
+        """The race length: the one given, or the track's scheduled laps."""
+        return known_tracks()[self.track_id].laps if self.race_length is None else self.race_length
+
+
+class DriverConstraintsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One driver of the slate: salary, start, model inputs, and what the run asks of them."""
+
+    driver_id: DriverId
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT)]
+    salary: Annotated[int, Meta(ge=0, le=100_000)]
+    start_position: Annotated[int, Meta(ge=1, le=MAX_FIELD)]
+    skill: Share
+    aggression: Share
+    shadow_risk: Share
+    min_laps_led: Laps = 0
+    max_laps_led: Annotated[Laps | None, Meta(description="default the race length")] = None
+    locked: bool = False
+    excluded: bool = False
+    min_exposure: Annotated[Share | None, Meta(description="least share of the lineups holding them")] = None
+    max_exposure: Annotated[Share | None, Meta(description="most share of the lineups holding them")] = None
+
+
+class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A slate and what to build from it. Every run is reproducible from this and its seed."""
+
+    slate_id: Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT)]
+    drivers: Annotated[list[DriverConstraintsRequest], Meta(min_length=MIN_FIELD, max_length=MAX_FIELD)]
+    scenario_config: ScenarioConfig
+    site: Site = "draftkings"
+    salary_cap: Annotated[int, Meta(ge=10_000, le=100_000, description="default the site's cap")] | None = (
+        None
+    )
+    objective: Objective = "mean"
+    n_lineups: Annotated[int, Meta(ge=1, le=MAX_LINEUPS)] = 1
+    max_overlap: Annotated[int, Meta(ge=0, le=6, description="most drivers two lineups share")] | None = None
+    target_score: Annotated[
+        Points | None, Meta(description="score to beat; default the p99 of the mean-optimal lineup")
+    ] = None
+    random_seed: (
+        Annotated[int, Meta(ge=0, le=MAX_SEED, description="absent: the server picks one and reports it")]
+        | None
+    ) = None
+
+    def __post_init__(self) -> None:
+        laps = self.scenario_config.laps()
+        seen: set[str] = set()
+        for i, d in enumerate(self.drivers):
+            where = f"drivers[{i}]"
+            if d.driver_id in seen:
+                raise _invalid(f"{where}.driver_id", f"duplicate driver_id {d.driver_id!r}")
+            seen.add(d.driver_id)
+            upper = laps if d.max_laps_led is None else d.max_laps_led
+            if d.min_laps_led > laps:
+                raise _invalid(f"{where}.min_laps_led", f"must be at most the race length {laps}")
+            if upper > laps:
+                raise _invalid(f"{where}.max_laps_led", f"must be at most the race length {laps}")
+            if d.min_laps_led > upper:
+                raise _invalid(f"{where}.max_laps_led", f"must be at least min_laps_led={d.min_laps_led}")
+            if d.locked and d.excluded:
+                raise _invalid(f"{where}.locked", "a driver cannot be both locked and excluded")
+            low = 0.0 if d.min_exposure is None else d.min_exposure
+            high = 1.0 if d.max_exposure is None else d.max_exposure
+            if low > high:
+                raise _invalid(f"{where}.max_exposure", f"must be at least min_exposure={low}")
+        starts = sorted(d.start_position for d in self.drivers)
+        if starts != list(range(1, len(self.drivers) + 1)):
+            raise _invalid(
+                "drivers.start_position",
+                f"must be a permutation of 1..{len(self.drivers)} (each exactly once)",
+            )
+        size = self.scenario_config.field_size
+        if size is not None and size != len(self.drivers):
+            raise _invalid(
+                "scenario_config.field_size", f"must equal the number of drivers ({len(self.drivers)})"
+            )
+        if self.target_score is not None and not math.isfinite(self.target_score):
+            raise _invalid("target_score", "must be a finite number")
+
+
+class DriverSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A driver in a lineup. `position` is the driver's slot in the lineup (1-based, in the order
+    of the site's upload file); projected_points is their mean points over the scenarios."""
+
+    driver_id: str
+    name: str
+    salary: int
+    projected_points: float
+    position: int
+
+
+class Lineup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A lineup and the distribution of its points over the scenarios."""
+
+    drivers: list[DriverSelection]
+    total_projected_points: float
+    total_salary: int
+    std: float
+    p10: float
+    p50: float
+    p90: float
+    p99: float
+    p_beat_target: Annotated[float, Meta(description="share of scenarios scoring at least the target")]
+
+
+class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    n_scenarios_generated: int
+    n_valid: int
+    rejection_rate: float
+    rejections_by_reason: dict[str, int]
+    avg_laps_led: Annotated[float, Meta(description="laps led by each scenario's lap leader, averaged")]
+    avg_position_differential: Annotated[float, Meta(description="mean |start - finish| over drivers")]
+    regime_shares: dict[str, float]
+    calibration_metrics: Annotated[
+        dict[str, float] | None,
+        Meta(
+            description="the archetype's backtest scores for the parameter version used; always null "
+            "until the calibration harness lands (a later issue)"
+        ),
+    ] = None
+
+
+class OptimizeResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A completed run: the best lineup first, all lineups, and what produced them."""
+
+    run_id: str
+    status: RunStatus
+    lineup: Lineup
+    lineups: list[Lineup]
+    total_projected_points: Annotated[float, Meta(description="of the best lineup")]
+    total_salary: Annotated[int, Meta(description="of the best lineup")]
+    site: Site
+    objective: Objective
+    target_score: Annotated[float, Meta(description="the score p_beat_target counts against")]
+    scenario_diagnostics: ScenarioDiagnostics
+    constraint_spec_hash: str
+    run_config: RunConfig
+
+
+class OptimizationStatus(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    run_id: str
+    status: RunStatus
+    progress: Annotated[float, Meta(ge=0.0, le=1.0)]
+    error: str | None = None
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class RunError(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The answer for a run that failed or was cancelled."""
+
+    run_id: str
+    status: RunStatus
+    detail: str
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A rejected request: which field broke which rule (field is null when no single field did)."""
+
+    field: str | None = None
+    detail: str
+
+
+class QueueCounts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pending: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    status: Literal["ok", "degraded"]
+    device: Literal["cpu", "gpu"]
+    workers: int
+    queue: QueueCounts
+
+
+REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)
+RESPONSE_DECODER = msgspec.json.Decoder(OptimizeResponse)
+ENCODER = msgspec.json.Encoder()

@@ -1,0 +1,7 @@
+"""HTTP routes: thin controllers over the job registry, the error mapping, the offline docs page."""
+
+from .docs import OfflineDocsPlugin as OfflineDocsPlugin
+from .errors import EXCEPTION_HANDLERS as EXCEPTION_HANDLERS
+from .health import health as health
+from .optimize import OptimizeController as OptimizeController
+from .optimize import provide_registry as provide_registry

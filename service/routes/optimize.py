@@ -1,0 +1,150 @@
+"""/api/v1/optimize: submit a run, poll its status and result, cancel it, list runs."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from core.sitefiles import SitePlayer, write_draftkings_upload, write_fanduel_upload
+
+from ..contracts import (
+    RESPONSE_DECODER,
+    ErrorDetail,
+    OptimizationStatus,
+    OptimizeRequest,
+    OptimizeResponse,
+    RunError,
+)
+from ..jobs import JobRegistry, StoredResult
+
+PREFIX = "/api/v1/optimize"
+Registry = NamedDependency[JobRegistry]
+RunId = Annotated[str, Parameter(max_length=64, description="the id POST returned")]
+
+
+def provide_registry(state: State) -> JobRegistry:
+    registry: JobRegistry = state.registry
+    return registry
+
+
+def _not_found(run_id: str) -> NotFoundException:
+    return NotFoundException(detail=f"no run {run_id!r}")
+
+
+def _unfinished(stored: StoredResult) -> Response[OptimizationStatus] | Response[RunError] | None:
+    """202 with the status while a run is queued or computing; 409 once it failed or was cancelled."""
+    status = stored.status
+    if status.status in ("pending", "running"):
+        return Response(status, status_code=202, media_type="application/json")
+    if status.status in ("failed", "cancelled"):
+        detail = status.error or status.status
+        error = RunError(run_id=status.run_id, status=status.status, detail=detail)
+        return Response(error, status_code=409, media_type="application/json")
+    return None
+
+
+_POLL_RESPONSES = {
+    202: ResponseSpec(OptimizationStatus, description="the run is pending or running"),
+    404: ResponseSpec(ErrorDetail, description="no such run"),
+    409: ResponseSpec(RunError, description="the run failed or was cancelled; detail says why"),
+}
+
+
+class OptimizeController(Controller):
+    path = PREFIX
+    tags = ["optimize"]
+
+    @post(
+        "/",
+        status_code=202,
+        summary="Submit an optimization; returns at once with the run's status",
+        responses={
+            400: ResponseSpec(ErrorDetail, description="a field breaks a rule (field names it)"),
+            413: ResponseSpec(ErrorDetail, description="the body is too large"),
+            429: ResponseSpec(ErrorDetail, description="too many submissions; see Retry-After"),
+        },
+    )
+    async def submit(self, data: OptimizeRequest, registry: Registry) -> Response[OptimizationStatus]:
+        status = await registry.submit(data)
+        return Response(status, status_code=202, headers={"Location": f"{PREFIX}/{status.run_id}/status"})
+
+    @get("/", summary="Recent runs, newest first")
+    async def list_runs(
+        self, registry: Registry, limit: Annotated[int, Parameter(ge=1, le=1000)] = 50
+    ) -> list[OptimizationStatus]:
+        return await registry.list(limit)
+
+    @get("/{run_id:str}/status", summary="A run's status and progress", responses={404: _POLL_RESPONSES[404]})
+    async def status(self, run_id: RunId, registry: Registry) -> OptimizationStatus:
+        status = await registry.status(run_id)
+        if status is None:
+            raise _not_found(run_id)
+        return status
+
+    @get(
+        "/{run_id:str}/result",
+        summary="A completed run's lineups",
+        responses={200: ResponseSpec(OptimizeResponse, description="the run completed"), **_POLL_RESPONSES},
+    )
+    async def result(
+        self, run_id: RunId, registry: Registry
+    ) -> Response[OptimizeResponse] | Response[OptimizationStatus] | Response[RunError]:
+        stored = await registry.result(run_id)
+        if stored is None:
+            raise _not_found(run_id)
+        early = _unfinished(stored)
+        if early is not None:
+            return early
+        assert stored.result is not None
+        # The stored JSON is the response: sent as is, never decoded and encoded again.
+        return Response(stored.result, media_type="application/json")  # type: ignore[arg-type]
+
+    @get(
+        "/{run_id:str}/lineups.csv",
+        summary="The site's lineup-upload CSV (driver_id is written as the site's player ID)",
+        media_type="text/csv",
+        responses=_POLL_RESPONSES,
+    )
+    async def lineups_csv(self, run_id: RunId, registry: Registry) -> Response[str]:
+        stored = await registry.result(run_id)
+        if stored is None:
+            raise _not_found(run_id)
+        early = _unfinished(stored)
+        if early is not None:
+            return early  # type: ignore[return-value]
+        assert stored.result is not None
+        response = RESPONSE_DECODER.decode(stored.result)
+        lineups = [
+            [
+                SitePlayer(site=response.site, site_id=d.driver_id, name=d.name, salary=d.salary)
+                for d in lineup.drivers
+            ]
+            for lineup in response.lineups
+        ]
+        text = io.StringIO()
+        (write_draftkings_upload if response.site == "draftkings" else write_fanduel_upload)(text, lineups)
+        filename = f"axiom-{response.site}-{run_id}.csv"
+        return Response(
+            text.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @delete(
+        "/{run_id:str}",
+        status_code=200,
+        summary="Cancel a run (pending: at once; running: between chunks or solves)",
+        responses={404: _POLL_RESPONSES[404]},
+    )
+    async def cancel(self, run_id: RunId, registry: Registry, request: Request) -> OptimizationStatus:
+        status = await registry.cancel(run_id)
+        if status is None:
+            raise _not_found(run_id)
+        return status

@@ -1,0 +1,147 @@
+"""Runs computed by a real worker process with the real core: results, reproducibility, failures,
+cancellation and a worker that dies."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import time
+
+import pytest
+from litestar.testing import TestClient
+
+from .conftest import MakeBody, wait_final, wait_until
+
+SLOW = {"n_lineups": 200}  # the MILP engine (a minimum exposure) solves each lineup: seconds in all
+
+
+def slow_body(make_body: MakeBody) -> dict:
+    body = make_body(**SLOW)
+    body["drivers"][0]["min_exposure"] = 0.01
+    return body
+
+
+def test_completed_run_serves_lineups_csv_and_listing(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    body = make_body(n_lineups=3, max_overlap=4)
+    submitted = computing_client.post("/api/v1/optimize", json=body)
+    assert submitted.status_code == 202
+    run_id = submitted.json()["run_id"]
+    assert submitted.headers["location"] == f"/api/v1/optimize/{run_id}/status"
+
+    assert wait_final(computing_client, run_id)["status"] == "completed"
+    result = computing_client.get(f"/api/v1/optimize/{run_id}/result")
+    assert result.status_code == 200
+    response = result.json()
+    assert response["run_id"] == run_id and response["status"] == "completed"
+    assert len(response["lineups"]) == 3 and response["lineup"] == response["lineups"][0]
+    salaries = {d["driver_id"]: d["salary"] for d in body["drivers"]}
+    for lineup in response["lineups"]:
+        ids = [d["driver_id"] for d in lineup["drivers"]]
+        assert len(set(ids)) == 6
+        assert lineup["total_salary"] == sum(salaries[i] for i in ids) <= 50_000
+        assert [d["position"] for d in lineup["drivers"]] == [1, 2, 3, 4, 5, 6]
+        projected = sum(d["projected_points"] for d in lineup["drivers"])
+        assert lineup["total_projected_points"] == pytest.approx(projected, rel=1e-6)
+        assert lineup["p10"] <= lineup["p50"] <= lineup["p90"] <= lineup["p99"]
+    first, second = ({d["driver_id"] for d in lu["drivers"]} for lu in response["lineups"][:2])
+    assert len(first & second) <= 4
+    means = [lu["total_projected_points"] for lu in response["lineups"]]
+    assert means == sorted(means, reverse=True)  # the mean objective picks the best lineup first
+    diagnostics = response["scenario_diagnostics"]
+    assert diagnostics["n_valid"] == 200 and diagnostics["calibration_metrics"] is None
+    assert sum(diagnostics["regime_shares"].values()) == pytest.approx(1.0)
+    assert response["run_config"]["seed"] == 7
+    assert response["constraint_spec_hash"] == response["run_config"]["spec_hash"]
+
+    upload = computing_client.get(f"/api/v1/optimize/{run_id}/lineups.csv")
+    assert upload.status_code == 200 and upload.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(upload.text)))
+    assert rows[0] == ["D"] * 6
+    names = {d["driver_id"]: d["name"] for d in body["drivers"]}
+    assert rows[1] == [f"{names[d['driver_id']]} ({d['driver_id']})" for d in response["lineup"]["drivers"]]
+    assert len(rows) == 4
+
+    listed = computing_client.get("/api/v1/optimize", params={"limit": 5}).json()
+    assert [run["run_id"] for run in listed] == [run_id]
+    health = computing_client.get("/health").json()
+    assert health["queue"]["completed"] == 1 and health["device"] in ("cpu", "gpu")
+
+
+def test_same_request_and_seed_give_the_same_lineups(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    body = make_body(n_lineups=2, objective="upside", random_seed=None)
+    first = computing_client.post("/api/v1/optimize", json=body).json()["run_id"]
+    assert wait_final(computing_client, first)["status"] == "completed"
+    chosen = computing_client.get(f"/api/v1/optimize/{first}/result").json()
+    seed = chosen["run_config"]["seed"]
+    assert 0 <= seed < 2**63  # the server picked one and reported it
+
+    again = computing_client.post("/api/v1/optimize", json=body | {"random_seed": seed}).json()["run_id"]
+    other = computing_client.post("/api/v1/optimize", json=body | {"random_seed": seed ^ 1}).json()["run_id"]
+    assert wait_final(computing_client, again)["status"] == "completed"
+    assert wait_final(computing_client, other)["status"] == "completed"
+    repeated = computing_client.get(f"/api/v1/optimize/{again}/result").json()
+    different = computing_client.get(f"/api/v1/optimize/{other}/result").json()
+    assert repeated["lineups"] == chosen["lineups"]
+    assert repeated["scenario_diagnostics"] == chosen["scenario_diagnostics"]
+    assert repeated["constraint_spec_hash"] == chosen["constraint_spec_hash"]
+    assert different["scenario_diagnostics"] != chosen["scenario_diagnostics"]
+
+
+def test_infeasible_slate_and_unmeetable_condition_fail_their_runs(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    over_cap = make_body(salary_cap=10_000)  # six drivers cost at least 30,000
+    impossible = make_body()
+    for driver in impossible["drivers"][:2]:
+        driver["min_laps_led"] = 500  # two drivers cannot both lead every lap
+    runs = [
+        computing_client.post("/api/v1/optimize", json=b).json()["run_id"] for b in (over_cap, impossible)
+    ]
+    for run_id, expected in zip(runs, ("salary", "condition"), strict=True):
+        status = wait_final(computing_client, run_id)
+        assert status["status"] == "failed"
+        assert "Infeasible" in status["error"] and expected in status["error"]
+        result = computing_client.get(f"/api/v1/optimize/{run_id}/result")
+        assert result.status_code == 409
+        assert result.json() == {"run_id": run_id, "status": "failed", "detail": status["error"]}
+        assert computing_client.get(f"/api/v1/optimize/{run_id}/lineups.csv").status_code == 409
+
+
+def test_cancel_a_running_run_between_solves(computing_client: TestClient, make_body: MakeBody) -> None:
+    run_id = computing_client.post("/api/v1/optimize", json=slow_body(make_body)).json()["run_id"]
+    running = wait_until(computing_client, run_id, lambda s: s["progress"] > 0.9)  # solving lineups
+    assert running["status"] == "running"
+    assert computing_client.delete(f"/api/v1/optimize/{run_id}").status_code == 200
+    status = wait_final(computing_client, run_id, timeout=30)
+    assert status["status"] == "cancelled" and "lineups" in status["error"]
+    assert status["progress"] < 1.0
+    assert computing_client.get(f"/api/v1/optimize/{run_id}/result").status_code == 409
+    # the worker carries on with the next run
+    follow = computing_client.post("/api/v1/optimize", json=make_body()).json()["run_id"]
+    assert wait_final(computing_client, follow)["status"] == "completed"
+
+
+def test_a_worker_that_dies_fails_its_run_and_is_replaced(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    run_id = computing_client.post("/api/v1/optimize", json=slow_body(make_body)).json()["run_id"]
+    wait_until(computing_client, run_id, lambda s: s["progress"] > 0.9)
+    registry = computing_client.app.state.registry
+    (worker,) = registry.workers.values()
+    os.kill(worker.pid, signal.SIGKILL)
+    status = wait_final(computing_client, run_id, timeout=30)
+    assert status["status"] == "failed"
+    assert f"worker process {worker.pid} died" in status["error"] and "-9" in status["error"]
+    deadline = time.monotonic() + 10
+    while computing_client.get("/health").json()["workers"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (replacement,) = registry.workers.values()
+    assert replacement.pid != worker.pid and replacement.is_alive()
+    follow = computing_client.post("/api/v1/optimize", json=make_body()).json()["run_id"]
+    assert wait_final(computing_client, follow)["status"] == "completed"
