@@ -1,4 +1,4 @@
-"""The `axiom` command: demo, simulate, optimize (backtest and serve arrive with their issues)."""
+"""The `axiom` command: demo, simulate, optimize, serve (backtest arrives with its issue)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,21 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument("--out", type=Path, default=None, help="write the site's upload CSV here")
     optimize.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     optimize.set_defaults(handler=_optimize)
+
+    serve = commands.add_parser("serve", help="run the REST service (settings from AXIOM_* variables)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
