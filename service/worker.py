@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 SIMULATION_SHARE = 0.9  # of a run's progress; the lineup solves take the rest
 PROGRESS_INTERVAL = 0.1  # seconds between progress writes
+WORKER_NICENESS = 10  # computing yields the CPU to the server's event loop: polls stay fast
 
 
 def to_spec(request: OptimizeRequest) -> ConstraintSpec:
@@ -140,6 +141,7 @@ def worker_main(
 ) -> None:
     """A worker's whole life: start JAX once, then claim and compute runs until told to stop."""
     _die_with_parent()
+    os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     import jax
 

@@ -1,0 +1,210 @@
+"""REST latency under load: submits and status polls from 50 concurrent clients on loopback while
+two optimizations compute.
+
+Run directly (never by the test suite):
+
+    .venv/bin/python benchmarks/api.py
+    .venv/bin/python benchmarks/api.py --clients 50 --polls 40 --submits 4 --out /tmp/api.json
+
+What is timed: `axiom serve` (uvicorn, 2 workers, AXIOM_RATE_LIMIT raised so nothing is refused)
+runs in a subprocess on a temporary database. Two slow optimizations (the MILP engine, 200
+lineups) are submitted first and the benchmark waits until both are running. Then --clients
+asyncio clients (one httpx connection each) poll GET .../status --polls times each, all at once;
+then each submits --submits small runs. Every latency is the wall time of one request as the
+client sees it (connection reuse on). Results go to benchmarks/results/api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS_MS = {"status_p99": 50.0, "submit_p99": 100.0}
+
+
+def field(n_drivers: int = 10, seed: int = 10) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    starts = rng.permutation(n_drivers) + 1
+    inputs = rng.random((n_drivers, 3))
+    return [
+        {
+            "driver_id": f"car-{i:03d}",
+            "name": f"Driver {i}",
+            "salary": int(5_000 + 100 * rng.integers(0, 60)),
+            "start_position": int(starts[i]),
+            "skill": float(inputs[i, 0]),
+            "aggression": float(inputs[i, 1]),
+            "shadow_risk": float(inputs[i, 2]),
+        }
+        for i in range(n_drivers)
+    ]
+
+
+def body(seed: int, *, slow: bool) -> dict[str, Any]:
+    drivers = field()
+    if slow:
+        drivers[0]["min_exposure"] = 0.01  # the MILP engine: one solve per lineup
+    return {
+        "slate_id": "bench",
+        "drivers": drivers,
+        "scenario_config": {"track_id": "martinsville", "n_scenarios": 200},
+        "n_lineups": 200 if slow else 1,
+        "random_seed": seed,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ms = np.asarray(samples) * 1000
+    return {
+        "n": len(samples),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "mean_ms": round(float(ms.mean()), 2),
+    }
+
+
+async def client_polls(url: str, run_ids: list[str], n: int, out: list[float]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for k in range(n):
+            started = time.perf_counter()
+            response = await client.get(f"/api/v1/optimize/{run_ids[k % len(run_ids)]}/status")
+            out.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+
+
+async def client_submits(url: str, n: int, seed: int, out: list[float], ids: list[str]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for k in range(n):
+            payload = body(seed * 1000 + k, slow=False)
+            started = time.perf_counter()
+            response = await client.post("/api/v1/optimize", json=payload)
+            out.append(time.perf_counter() - started)
+            assert response.status_code == 202, response.text
+            ids.append(response.json()["run_id"])
+
+
+async def measure(url: str, slow_ids: list[str], clients: int, polls: int, submits: int) -> dict[str, Any]:
+    poll_times: list[float] = []
+    await asyncio.gather(*(client_polls(url, slow_ids, polls, poll_times) for _ in range(clients)))
+    submit_times: list[float] = []
+    queued: list[str] = []
+    await asyncio.gather(*(client_submits(url, submits, c, submit_times, queued) for c in range(clients)))
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        running = [(await client.get(f"/api/v1/optimize/{r}/status")).json()["status"] for r in slow_ids]
+        for run_id in [*queued, *slow_ids]:
+            await client.delete(f"/api/v1/optimize/{run_id}")
+    return {
+        "status": percentiles(poll_times),
+        "submit": percentiles(submit_times),
+        "slow_runs_at_end": running,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--polls", type=int, default=40, help="status polls per client")
+    parser.add_argument("--submits", type=int, default=4, help="submissions per client")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api.json")
+    args = parser.parse_args()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = os.environ | {
+            "AXIOM_DATABASE": str(Path(tmp) / "runs.db"),
+            "AXIOM_WORKERS": "2",
+            "AXIOM_RATE_LIMIT": "1000000",
+            "PYTHONPATH": str(ROOT),
+        }
+        command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("the server did not start") from None
+                    time.sleep(0.1)
+            slow_ids = [
+                httpx.post(f"{url}/api/v1/optimize", json=body(s, slow=True)).json()["run_id"] for s in (1, 2)
+            ]
+            deadline = time.monotonic() + 120
+            while True:  # both computing (the lineup solves), not just claimed
+                progress = [httpx.get(f"{url}/api/v1/optimize/{r}/status").json() for r in slow_ids]
+                if all(p["status"] == "running" and p["progress"] > 0.9 for p in progress):
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the slow runs did not start: {progress}")
+                time.sleep(0.2)
+            health = httpx.get(f"{url}/health").json()
+            results = asyncio.run(measure(url, slow_ids, args.clients, args.polls, args.submits))
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    report = {
+        "benchmark": "api",
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "device": health["device"],
+        "server": "uvicorn (axiom serve), 2 worker processes, loopback",
+        "clients": args.clients,
+        "polls_per_client": args.polls,
+        "submits_per_client": args.submits,
+        "computing_during_measurement": 2,
+        **results,
+        "targets_ms": TARGETS_MS,
+        "meets_targets": {
+            "status_p99": results["status"]["p99_ms"] < TARGETS_MS["status_p99"],
+            "submit_p99": results["submit"]["p99_ms"] < TARGETS_MS["submit_p99"],
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for name in ("status", "submit"):
+        r = results[name]
+        print(
+            f"{name:>6}: n={r['n']}  p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
+        )
+    print(f"slow runs at the end: {results['slow_runs_at_end']}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
