@@ -150,6 +150,7 @@ def run_optimization(
         n_lineups=settings.n_lineups,
         target=settings.target,
         tail=settings.tail,
+        smoothing=settings.smoothing,
         driver_ids=simulation.scenarios.driver_ids,
         progress=phase("optimizing"),
         should_cancel=should_cancel,

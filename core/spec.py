@@ -107,6 +107,7 @@ class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_exposure: dict[str, float] = {}
     target: float | None = None  # None: the 99th percentile of the mean-optimal lineup's points
     tail: float = 0.2  # floor: the lower-tail share whose mean is maximised
+    smoothing: float = 0.3  # upside: logistic width of a hit as a share of a lineup's spread (0: 0/1)
 
     def canonical(self, known: set[str], roster_size: int) -> LineupSettings:
         """Validated, with sorted driver sets. Raises InvalidInput naming the field."""
@@ -118,6 +119,8 @@ class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise InvalidInput("max_overlap", f"must be in [0, {roster_size}], got {self.max_overlap}")
         if not 0 < self.tail <= 1:
             raise InvalidInput("tail", f"must be in (0, 1], got {self.tail}")
+        if not 0 <= self.smoothing <= 10:
+            raise InvalidInput("smoothing", f"must be in [0, 10], got {self.smoothing}")
         for name in ("locks", "excludes", "min_exposure", "max_exposure"):
             unknown = sorted(set(getattr(self, name)) - known)
             if unknown:

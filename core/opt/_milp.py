@@ -7,6 +7,7 @@ target) is a cvxpy Parameter, so a portfolio re-solves one compiled problem.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,7 +37,9 @@ class LineupProblem:
     def solve(self, time_limit: float) -> np.ndarray:
         """Solve; return the chosen driver indices. Raises Infeasible or SolverFailed."""
         try:
-            self.problem.solve(solver=cp.HIGHS, time_limit=time_limit)
+            # mip_rel_gap=0: the default 1e-4 gap lets HiGHS stop at a slightly worse lineup, and
+            # the engines must agree exactly.
+            self.problem.solve(solver=cp.HIGHS, time_limit=time_limit, mip_rel_gap=0.0)
         except cp.error.SolverError as error:
             raise SolverFailed(f"HiGHS failed: {error}") from error
         status = self.problem.status
@@ -45,6 +48,11 @@ class LineupProblem:
         if status not in SOLVED or self.x.value is None:
             raise SolverFailed(f"HiGHS stopped with status {status!r}")
         return np.flatnonzero(np.round(self.x.value) > 0.5)
+
+
+def tail_count(tail: float, n_scenarios: int) -> int:
+    """How many worst scenarios the floor objective averages: ceil(tail x S), at least 1."""
+    return max(1, math.ceil(tail * n_scenarios - 1e-9))
 
 
 def build_lineup_problem(
@@ -61,7 +69,8 @@ def build_lineup_problem(
         rules: roster size, salaries, cap and floor (fixed for the slate).
         objective: "mean" (expected points), "upside" (scenarios beating a target, each with a
             weight: 1 for one lineup, 0 for scenarios an earlier lineup already covers), or
-            "floor" (lower-tail CVaR at `tail` of the lineup's points).
+            "floor" (lower-tail CVaR: the mean of the lineup's worst tail_count(tail, S) scenarios,
+            as max_t t - sum((t - points_s)+) / k).
         n_cuts: room for overlap cuts against earlier lineups.
         points: scenarios x drivers, for "upside" and "floor".
     """
@@ -99,7 +108,7 @@ def build_lineup_problem(
         threshold = cp.Variable()
         shortfall = cp.Variable(n_scenarios, nonneg=True)
         constraints.append(shortfall >= threshold - points @ x)
-        goal = threshold - cp.sum(shortfall) / (tail * n_scenarios)
+        goal = threshold - cp.sum(shortfall) / tail_count(tail, n_scenarios)
     problem = cp.Problem(cp.Maximize(goal), constraints)
     lower.value, upper.value = np.zeros(n), np.ones(n)
     cuts.value, cut_limit.value = np.zeros(cuts.shape), np.full(cuts.shape[0], rules.roster_size)

@@ -7,6 +7,7 @@ exposure), and the CVXPY/HiGHS model handles every rule, minimum exposures inclu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..errors import Cancelled, Infeasible
 from ._enumerate import LineupSet, best_first, enumerate_lineups, pick_in_order
-from ._milp import LineupProblem, Objective, build_lineup_problem
+from ._milp import LineupProblem, Objective, build_lineup_problem, tail_count
 from ._rules import LineupRules, check_feasible, check_portfolio
 
 Engine = Literal["auto", "enumeration", "milp"]
@@ -24,6 +25,7 @@ Progress = Callable[[int, int], None]
 ShouldCancel = Callable[[], bool]
 
 DEFAULT_TAIL = 0.2  # floor: mean of the worst 20% of scenarios
+DEFAULT_SMOOTHING = 0.3  # upside: logistic width of a hit, as a share of a lineup's spread
 TARGET_QUANTILE = 0.99  # upside: default target, a quantile of the mean-optimal lineup's points
 MIN_CANDIDATES = 4_096
 
@@ -58,6 +60,7 @@ def build_portfolio(
     n_lineups: int = 1,
     target: float | None = None,
     tail: float = DEFAULT_TAIL,
+    smoothing: float = DEFAULT_SMOOTHING,
     engine: Engine = "auto",
     time_limit: float = 60.0,
     driver_ids: tuple[str, ...] | None = None,
@@ -78,7 +81,7 @@ def build_portfolio(
     lineups = _enumerate(rules) if chosen_engine == "enumeration" else None
     if target is None:
         target = default_target(points, rules, time_limit=time_limit, lineups=lineups)
-    context = _Context(points, rules, n_lineups, target, tail, time_limit, progress, should_cancel)
+    context = _Context(points, rules, n_lineups, target, tail, time_limit, progress, should_cancel, smoothing)
     picked = _by_milp(context, objective) if lineups is None else _by_enumeration(context, objective, lineups)
     if len(picked) < n_lineups:
         raise Infeasible(
@@ -98,9 +101,16 @@ def build_portfolio(
 def default_target(
     points: np.ndarray, rules: LineupRules, *, time_limit: float = 60.0, lineups: LineupSet | None = None
 ) -> float:
-    """The 99th percentile of the mean-optimal lineup's points (by MILP unless lineups are given)."""
-    context = _Context(points, rules, 1, 0.0, DEFAULT_TAIL, time_limit, None, None)
-    best = (_by_milp(context, "mean") if lineups is None else _by_enumeration(context, "mean", lineups))[0]
+    """The 99th percentile of the mean-optimal lineup's points (by MILP unless lineups are given).
+
+    Portfolio exposure limits do not apply to this single reference lineup.
+    """
+    single = dataclasses.replace(rules, min_exposure=None, max_exposure=None)
+    context = _Context(points, single, 1, 0.0, DEFAULT_TAIL, time_limit, None, None)
+    if lineups is None:
+        best = _by_milp(context, "mean")[0]
+    else:
+        best = tuple(int(i) for i in lineups.rows[int(np.argmax(lineups.totals(points.mean(axis=0))))])
     return float(np.quantile(points[:, best].sum(axis=1), TARGET_QUANTILE))
 
 
@@ -147,6 +157,7 @@ class _Context:
     time_limit: float
     progress: Progress | None
     should_cancel: ShouldCancel | None
+    smoothing: float = 0.0
 
     def step(self, done: int) -> None:
         if self.should_cancel is not None and self.should_cancel():
@@ -174,7 +185,7 @@ def _by_enumeration(c: _Context, objective: Objective, lineups: LineupSet) -> li
     else:
         pool = _candidates(c, lineups, mean, objective)
         scores = _exact_scores(c, lineups, pool, objective)
-    subset = LineupSet(lineups.rows[pool], lineups.masks[pool])
+    subset = lineups if pool.size == len(lineups) else LineupSet(lineups.rows[pool], lineups.masks[pool])
     if objective == "upside":
         picked = _greedy_coverage(c, subset, scores, max_counts)
     else:
@@ -232,7 +243,7 @@ def _exact_scores(c: _Context, lineups: LineupSet, pool: np.ndarray, objective: 
     totals = _candidate_points(c, lineups, pool)
     if objective == "upside":
         return totals
-    worst = max(1, math.ceil(c.tail * totals.shape[1]))
+    worst = tail_count(c.tail, totals.shape[1])
     tail_mean: np.ndarray = np.partition(totals, worst - 1, axis=1)[:, :worst].mean(axis=1)
     return tail_mean
 
@@ -240,25 +251,55 @@ def _exact_scores(c: _Context, lineups: LineupSet, pool: np.ndarray, objective: 
 def _greedy_coverage(
     c: _Context, lineups: LineupSet, totals: np.ndarray, max_counts: np.ndarray
 ) -> list[int]:
-    """Add the lineup that reaches the target in the most scenarios no earlier lineup reached;
-    ties go to the higher mean, then the lower index."""
-    hits = np.packbits(totals >= c.target, axis=1)  # (candidates, scenarios / 8)
-    tie_break = totals.mean(axis=1)
-    open_scenarios = np.full(hits.shape[1], 0xFF, np.uint8)
-    allowed = np.ones(len(lineups), bool)
+    """Add the lineup with the largest marginal gain in P(at least one lineup reaches the target).
+
+    A scenario's hit is smoothed with a logistic kernel of width h = smoothing x the mean spread
+    of the candidates' points (h = 0: the plain 0/1 hit the MILP counts), so that a handful of
+    tail scenarios do not decide the lineup. Gains only shrink as lineups are added (the
+    objective is submodular), so old gains bound new ones and only the leaders are recomputed.
+    Ties go to the higher mean, then the lower index.
+    """
+    hit = _soft_hits(totals, c.target, c.smoothing * float(totals.std(axis=1).mean()))
+    mean = totals.mean(axis=1)
+    open_share = np.ones(totals.shape[1], np.float32)  # per scenario: P(no lineup reached the target)
+    bound = hit.sum(axis=1, dtype=np.float64)
+    allowed = ~np.isin(lineups.rows, np.flatnonzero(max_counts <= 0)).any(axis=1)
     counts = np.zeros_like(max_counts)
     picked: list[int] = []
     while len(picked) < c.n_lineups and allowed.any():
-        gain = np.bitwise_count(hits & open_scenarios).sum(axis=1, dtype=np.int64)
-        best = np.lexsort((np.arange(len(lineups)), -tie_break, -gain, ~allowed))[0]
-        picked.append(int(best))
-        open_scenarios &= ~hits[best]
+        best = _best_gain(hit, open_share, bound, mean, np.asarray(allowed))
+        picked.append(best)
+        open_share *= 1.0 - hit[best]
         counts[lineups.rows[best]] += 1
         full = np.flatnonzero(counts >= max_counts)
         allowed &= np.bitwise_count(lineups.masks & lineups.masks[best]) <= c.rules.overlap_limit
         allowed &= ~np.isin(lineups.rows, full).any(axis=1)
         c.step(len(picked))
     return picked
+
+
+def _soft_hits(totals: np.ndarray, target: float, width: float) -> np.ndarray:
+    if width <= 0:
+        return (totals >= target).astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-(totals - target) / width))).astype(np.float32)
+
+
+def _best_gain(
+    hit: np.ndarray, open_share: np.ndarray, bound: np.ndarray, mean: np.ndarray, allowed: np.ndarray
+) -> int:
+    """The allowed lineup with the largest current gain. `bound` holds gains from earlier steps
+    (upper bounds now); recompute the best-bounded ones until no other bound can beat them."""
+    order = np.flatnonzero(allowed)
+    order = order[np.lexsort((order, -mean[order], -bound[order]))]
+    size = 64
+    while True:
+        head, rest = order[:size], order[size:]
+        bound[head] = hit[head] @ open_share
+        best_gain = bound[head].max()
+        if rest.size == 0 or best_gain > bound[rest[0]]:
+            top = head[np.lexsort((head, -mean[head], -bound[head]))]
+            return int(top[0])
+        size *= 4
 
 
 # --- MILP engine ---------------------------------------------------------------------------

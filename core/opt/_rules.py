@@ -103,22 +103,31 @@ def compile_rules(
         min_exposure=exposures(min_exposure, "min_exposure", 0.0),
         max_exposure=exposures(max_exposure, "max_exposure", 1.0),
     )
-    check_feasible(rules, driver_ids)
+    check_feasible(rules, driver_ids, n_lineups=None)
     return rules
 
 
-def check_feasible(rules: LineupRules, driver_ids: Sequence[str], n_lineups: int = 1) -> None:
-    """Raise Infeasible naming the cause for requests no lineup can meet (before any solve)."""
+def check_feasible(rules: LineupRules, driver_ids: Sequence[str], n_lineups: int | None) -> None:
+    """Raise Infeasible naming the cause for requests no lineup can meet (before any solve).
+
+    Exposure counts depend on the portfolio size; with n_lineups None they are not checked.
+    """
     both = rules.locks & rules.excludes
     if both:
         raise Infeasible(f"drivers both locked and excluded: {sorted(driver_ids[i] for i in both)}")
     if len(rules.locks) > rules.roster_size:
         raise Infeasible(f"{len(rules.locks)} locks for a roster of {rules.roster_size} drivers")
-    available = rules.n_drivers - len(rules.excludes)
+    out = set(rules.excludes)
+    if n_lineups is not None:
+        out |= {int(i) for i in np.flatnonzero(rules.exposure_counts(n_lineups)[1] <= 0)}
+    available = rules.n_drivers - len(out)
     if available < rules.roster_size:
-        raise Infeasible(f"only {available} drivers left after excludes for a roster of {rules.roster_size}")
+        raise Infeasible(
+            f"only {available} drivers left after excludes and zero exposure caps for a roster of "
+            f"{rules.roster_size}"
+        )
     locked_salary = int(sum(rules.salaries[i] for i in rules.locks))
-    free = sorted(rules.salaries[i] for i in range(rules.n_drivers) if i not in rules.locks | rules.excludes)
+    free = sorted(rules.salaries[i] for i in range(rules.n_drivers) if i not in rules.locks | out)
     open_slots = rules.roster_size - len(rules.locks)
     cheapest = locked_salary + int(sum(free[:open_slots]))
     if cheapest > rules.salary_cap:
@@ -127,6 +136,8 @@ def check_feasible(rules: LineupRules, driver_ids: Sequence[str], n_lineups: int
     dearest = locked_salary + int(sum(free[len(free) - open_slots :])) if open_slots else locked_salary
     if dearest < rules.salary_floor:
         raise Infeasible(f"no roster reaches the salary floor ${rules.salary_floor:,} (at most ${dearest:,})")
+    if n_lineups is None:
+        return
     minimum, maximum = rules.exposure_counts(n_lineups)
     over = [driver_ids[int(i)] for i in np.flatnonzero(minimum > maximum)]
     if over:
