@@ -238,13 +238,18 @@ def _print_lineups(result: OptimizationResult) -> None:
     for header in ("salary", "mean", "std", "p10", "p50", "p90", "p99", "P(≥target)"):
         table.add_column(header, justify="right", no_wrap=True)
     for k, lineup in enumerate(portfolio.lineups, start=1):
-        names = ", ".join(drivers[i].name.split()[-1] for i in lineup.drivers)
+        names = ", ".join(_surname(drivers[i].name) for i in lineup.drivers)
         table.add_row(
             str(k), names, f"{lineup.salary:,}", f"{lineup.mean:.1f}", f"{lineup.std:.1f}",
             f"{lineup.p10:.1f}", f"{lineup.p50:.1f}", f"{lineup.p90:.1f}", f"{lineup.p99:.1f}",
             f"{lineup.p_beat_target:.2%}",
         )  # fmt: skip
     console.print(table)
+
+
+def _surname(name: str) -> str:
+    parts = [p for p in name.split() if p.rstrip(".").lower() not in {"jr", "sr", "ii", "iii"}]
+    return parts[-1] if parts else name
 
 
 def _optimize_report(result: OptimizationResult, elapsed: float) -> dict[str, Any]:
