@@ -25,9 +25,15 @@ lint: typecheck
 typecheck:
     {{venv}}/bin/mypy
 
-# Scenario throughput benchmark; writes benchmarks/results/scenarios.json.
+# Benchmarks: scenario throughput, optimizer speed, API latency (JSON in benchmarks/results/).
 bench:
     {{python}} benchmarks/scenarios.py
+    {{python}} benchmarks/optimizer.py
+    {{python}} benchmarks/api.py
+
+# The REST API under uvicorn.
+serve host="127.0.0.1" port="8000":
+    {{venv}}/bin/axiom serve --host {{host}} --port {{port}}
 
 # Simulate any slate: just simulate data/samples/draftkings-bristol-2026.csv bristol 10000 7
 simulate slate track n="10000" seed="7":
