@@ -9,9 +9,13 @@ Run directly (never by the test suite):
 What is timed: `axiom serve` (uvicorn, 2 workers, AXIOM_RATE_LIMIT raised so nothing is refused)
 runs in a subprocess on a temporary database. Two slow optimizations (the MILP engine, 200
 lineups) are submitted first and the benchmark waits until both are running. Then --clients
-asyncio clients (one httpx connection each) poll GET .../status --polls times each, all at once;
-then each submits --submits small runs. Every latency is the wall time of one request as the
-client sees it (connection reuse on). Results go to benchmarks/results/api.json.
+asyncio clients (one httpx connection each) poll GET .../status --polls times each, all at once,
+with --interval seconds of (jittered) think time between a client's requests, as real pollers
+have; then each submits --submits small runs. The same load is then run again with no think time
+(every client in a tight loop), recorded under "saturated": there latency is bounded by
+clients / throughput of a 2-core machine shared by server, workers and load generator. Every
+latency is the wall time of one request as the client sees it (connection reuse on). Results go
+to benchmarks/results/api.json.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import signal
 import socket
 import subprocess
@@ -86,18 +91,31 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def client_polls(url: str, run_ids: list[str], n: int, out: list[float]) -> None:
+async def pause(interval: float, jitter: random.Random) -> None:
+    """A client's think time between requests: interval x U(0.5, 1.5) (none when 0)."""
+    if interval > 0:
+        await asyncio.sleep(interval * jitter.uniform(0.5, 1.5))
+
+
+async def client_polls(
+    url: str, run_ids: list[str], n: int, out: list[float], interval: float, jitter: random.Random
+) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         for k in range(n):
+            await pause(interval, jitter)
             started = time.perf_counter()
             response = await client.get(f"/api/v1/optimize/{run_ids[k % len(run_ids)]}/status")
             out.append(time.perf_counter() - started)
             assert response.status_code == 200, response.text
 
 
-async def client_submits(url: str, n: int, seed: int, out: list[float], ids: list[str]) -> None:
+async def client_submits(
+    url: str, n: int, seed: int, out: list[float], ids: list[str], interval: float
+) -> None:
+    jitter = random.Random(seed)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         for k in range(n):
+            await pause(interval, jitter)
             payload = body(seed * 1000 + k, slow=False)
             started = time.perf_counter()
             response = await client.post("/api/v1/optimize", json=payload)
@@ -106,21 +124,36 @@ async def client_submits(url: str, n: int, seed: int, out: list[float], ids: lis
             ids.append(response.json()["run_id"])
 
 
-async def measure(url: str, slow_ids: list[str], clients: int, polls: int, submits: int) -> dict[str, Any]:
-    poll_times: list[float] = []
-    await asyncio.gather(*(client_polls(url, slow_ids, polls, poll_times) for _ in range(clients)))
-    submit_times: list[float] = []
-    queued: list[str] = []
-    await asyncio.gather(*(client_submits(url, submits, c, submit_times, queued) for c in range(clients)))
+async def measure(
+    url: str, slow_ids: list[str], clients: int, polls: int, submits: int, interval: float
+) -> dict[str, Any]:
+    paced = await _load(url, slow_ids, clients, polls, submits, interval)
+    saturated = await _load(url, slow_ids, clients, polls, submits, 0.0)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         running = [(await client.get(f"/api/v1/optimize/{r}/status")).json()["status"] for r in slow_ids]
-        for run_id in [*queued, *slow_ids]:
+        for run_id in [*paced.pop("queued"), *saturated.pop("queued"), *slow_ids]:
             await client.delete(f"/api/v1/optimize/{run_id}")
     return {
-        "status": percentiles(poll_times),
-        "submit": percentiles(submit_times),
+        **paced,
+        "saturated": {**saturated, "interval_s": 0.0},
         "slow_runs_at_end": running,
     }
+
+
+async def _load(
+    url: str, slow_ids: list[str], clients: int, polls: int, submits: int, interval: float
+) -> dict[str, Any]:
+    """All clients poll, then all submit; each waits `interval` (jittered) between requests."""
+    poll_times: list[float] = []
+    await asyncio.gather(
+        *(client_polls(url, slow_ids, polls, poll_times, interval, random.Random(c)) for c in range(clients))
+    )
+    submit_times: list[float] = []
+    queued: list[str] = []
+    await asyncio.gather(
+        *(client_submits(url, submits, c, submit_times, queued, interval) for c in range(clients))
+    )
+    return {"status": percentiles(poll_times), "submit": percentiles(submit_times), "queued": queued}
 
 
 def main() -> int:
@@ -128,6 +161,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--polls", type=int, default=40, help="status polls per client")
     parser.add_argument("--submits", type=int, default=4, help="submissions per client")
+    parser.add_argument(
+        "--interval", type=float, default=0.2,
+        help="a client's think time between requests, seconds (jittered x0.5-1.5); the run also "
+        "measures interval 0 (every client in a tight loop: a throughput limit) under 'saturated'",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "api.json")
     args = parser.parse_args()
 
@@ -166,7 +204,9 @@ def main() -> int:
                     raise SystemExit(f"the slow runs did not start: {progress}")
                 time.sleep(0.2)
             health = httpx.get(f"{url}/health").json()
-            results = asyncio.run(measure(url, slow_ids, args.clients, args.polls, args.submits))
+            results = asyncio.run(
+                measure(url, slow_ids, args.clients, args.polls, args.submits, args.interval)
+            )
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -187,6 +227,7 @@ def main() -> int:
         "clients": args.clients,
         "polls_per_client": args.polls,
         "submits_per_client": args.submits,
+        "think_time_s": args.interval,
         "computing_during_measurement": 2,
         **results,
         "targets_ms": TARGETS_MS,
