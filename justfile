@@ -8,7 +8,7 @@ setup:
     test -x {{python}} || python3 -m venv {{venv}}
     {{python}} -m pip install -q -e '.[dev]'
 
-# Simulate the shipped DraftKings Bristol 2026 slate end to end.
+# Simulate the shipped DraftKings Bristol 2026 slate end to end and build tournament lineups.
 demo:
     {{venv}}/bin/axiom demo
 
