@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import Cancelled, Infeasible
 from ._enumerate import LineupSet, best_first, enumerate_lineups, pick_in_order
-from ._milp import LineupProblem, Objective, build_lineup_problem, tail_count
+from ._milp import LineupProblem, Objective, build_lineup_problem, solve_joint_portfolio, tail_count
 from ._rules import LineupRules, check_feasible, check_portfolio
 
 Engine = Literal["auto", "enumeration", "milp"]
@@ -324,6 +324,8 @@ def _by_milp(c: _Context, objective: Objective) -> list[tuple[int, ...]]:
         except Infeasible:
             if k == 0:
                 raise
+            if c.rules.has_min_exposure():
+                return _joint_fallback(c, objective)
             break
         picked.append(lineup)
         counts[list(lineup)] += 1
@@ -333,6 +335,20 @@ def _by_milp(c: _Context, objective: Objective) -> list[tuple[int, ...]]:
             problem.weights.value = np.where(reached, 0.0, np.asarray(problem.weights.value))
         c.step(len(picked))
     return picked
+
+
+JOINT_LIMIT = 200_000  # pairs x drivers: the joint model's size limit
+
+
+def _joint_fallback(c: _Context, objective: Objective) -> list[tuple[int, ...]]:
+    size = c.n_lineups * (c.n_lineups - 1) // 2 * c.rules.n_drivers
+    if objective != "mean" or size > JOINT_LIMIT:
+        raise Infeasible(
+            "the lineup-by-lineup solve could not meet the minimum exposures (an earlier lineup left "
+            "later ones no way to reach them); the joint model covers only the mean objective for "
+            f"small portfolios ({c.n_lineups} lineups here)"
+        )
+    return solve_joint_portfolio(c.rules, c.points.mean(axis=0), c.n_lineups, c.time_limit)
 
 
 def _set_bounds(problem: LineupProblem, forced: np.ndarray, saturated: np.ndarray) -> None:
