@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -127,12 +127,6 @@ class Slate:
     def n_drivers(self) -> int:
         return len(self.drivers)
 
-    def index_of(self, driver_id: str) -> int:
-        try:
-            return self.ids.index(driver_id)
-        except ValueError:
-            raise InvalidInput("driver_id", f"no driver {driver_id!r} in the slate") from None
-
 
 def validate_field(drivers: Sequence[Driver]) -> None:
     """Check a whole field: size, each driver, unique ids, start positions a permutation."""
@@ -217,7 +211,3 @@ def load_slate(path: str | Path, track_id: str, slate_id: str | None = None) -> 
 def sample_slate_path() -> Path:
     """The real DraftKings slate the demo runs on."""
     return DATA_DIR / "samples" / "draftkings-bristol-2026.csv"
-
-
-def drivers_by_id(drivers: Iterable[Driver]) -> dict[str, Driver]:
-    return {d.driver_id: d for d in drivers}
