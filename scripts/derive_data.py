@@ -7,8 +7,10 @@ Writes (relative to the repository root):
 * ``data/samples/draftkings-bristol-2026.csv`` -- the real DraftKings Cup slate for
   Bristol 2026-04-12 with model inputs derived from 2022-2024 Cup history.
 
-The derivation rules are documented in ``data/README.md``. Only the standard library is used
-(csv, statistics, ...). Output is deterministic: re-running gives byte-identical files.
+The derivation rules are documented in ``data/README.md``. Apart from the per-race archetype
+rule, which is imported from ``core.history`` so that the shipped track table and the history
+loader cannot disagree, only the standard library is used (csv, statistics, ...). Output is
+deterministic: re-running gives byte-identical files.
 
 Usage::
 
@@ -29,6 +31,9 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.history import ATLANTA_RECONFIGURED
+from core.history import race_archetype as archetype_of_race
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -61,9 +66,8 @@ SLATE_COLUMNS = [
 
 # --- track table rules -------------------------------------------------------------------------
 TRACKS_SINCE = 2015
-SHORT_TRACK_MAX_MILES = 1.3  # ovals strictly shorter than this are "short"
-SUPERSPEEDWAYS = {"daytona", "talladega", "atlanta"}  # drafting ovals (Atlanta since 2022)
-ATLANTA_RECONFIGURED = 2022  # Atlanta laps use only races from this season on
+# The archetype rule (road / drafting ovals / short under 1.3 miles) and ATLANTA_RECONFIGURED
+# (Atlanta laps use only races from that season on) live in core.history.
 
 TRACK_SLUGS = {
     "Atlanta Motor Speedway": "atlanta",
@@ -286,20 +290,9 @@ def typical_laps(races: list[Race]) -> int:
     return statistics.median_high(sorted(r.winner_laps for r in races))
 
 
-def archetype(slug: str, surface: str, miles: float) -> str:
-    """superspeedway / intermediate / short / road, by the rule in data/README.md."""
-    if surface == "road":
-        return "road"
-    if slug in SUPERSPEEDWAYS:
-        return "superspeedway"
-    if miles < SHORT_TRACK_MAX_MILES:
-        return "short"
-    return "intermediate"
-
-
 def race_archetype(race: Race) -> str:
-    """Archetype of the layout a race was run on."""
-    return archetype(track_slug(race.track), race.surface, float(race.miles))
+    """Archetype of one race by the rule in data/README.md (core.history.race_archetype)."""
+    return archetype_of_race(race.track, race.surface, float(race.miles), race.season)
 
 
 def track_rows(races: list[Race]) -> list[dict[str, object]]:
@@ -316,7 +309,7 @@ def track_rows(races: list[Race]) -> list[dict[str, object]]:
             {
                 "track_id": slug,
                 "name": latest.track,
-                "archetype": archetype(slug, latest.surface, float(latest.miles)),
+                "archetype": race_archetype(latest),  # a layout is classed as it races now
                 "laps": typical_laps(lap_races),
                 "miles": latest.miles,
                 "n_races": len(group),
