@@ -1,4 +1,4 @@
-"""The `axiom` command: demo, simulate, optimize, serve (backtest arrives with its issue)."""
+"""The `axiom` command: demo, simulate, optimize, backtest, serve."""
 
 from __future__ import annotations
 
@@ -106,11 +106,108 @@ def _parser() -> argparse.ArgumentParser:
     optimize.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     optimize.set_defaults(handler=_optimize)
 
+    backtest = commands.add_parser(
+        "backtest", help="forecast past races from the races before each one and score the forecasts"
+    )
+    backtest.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="season results CSV (default: ../shared/data's, if present)",
+    )
+    backtest.add_argument("--logs", type=Path, default=None, help="loop-data race logs CSV (fastest laps)")
+    backtest.add_argument(
+        "--seasons", type=_seasons, default=(2022, 2024), help="one season (2025) or a range"
+    )
+    backtest.add_argument("--n-scenarios", type=int, default=2_000)
+    backtest.add_argument("--seed", type=int, default=0)
+    backtest.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
+    backtest.add_argument("--plot", type=Path, default=None, help="write the PIT / reliability figure (PNG)")
+    backtest.add_argument(
+        "--write-params",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also fit on every race in the file and write the versioned parameters with these scores",
+    )
+    backtest.set_defaults(handler=_backtest)
+
     serve = commands.add_parser("serve", help="run the REST service (settings from AXIOM_* variables)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
     return parser
+
+
+def _seasons(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        seasons = (int(first), int(last or first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a season (2025) or a range (2022-2024), got {text!r}"
+        ) from None
+    if seasons[0] > seasons[1]:
+        raise argparse.ArgumentTypeError(f"the range {text!r} runs backwards")
+    return seasons
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from core.calibration import backtest as run_backtest
+    from core.calibration.params import load_params, params_content, write_params
+    from core.calibration.ratings import fit_ratings
+    from core.errors import InvalidInput
+    from core.history import load_history, shared_logs_path, shared_results_path
+
+    results = args.results or shared_results_path()
+    if results is None:
+        raise InvalidInput("results", "no --results file given and ../shared/data is not beside the checkout")
+    logs = args.logs or (shared_logs_path() if args.results is None else None)
+    history = load_history(results, logs, last_season=args.seasons[1])
+    n_races = sum(args.seasons[0] <= r.season <= args.seasons[1] for r in history)
+    if n_races == 0:
+        raise InvalidInput("seasons", f"{results} has no races in {args.seasons[0]}-{args.seasons[1]}")
+    started = time.perf_counter()
+    with _progress_bar("backtest", n_races) as progress:
+        report = run_backtest(
+            history,
+            args.seasons,
+            n_scenarios=args.n_scenarios,
+            seed=args.seed,
+            progress=lambda done, total, race_id: progress(done, total),
+        )
+    summary = report.summary()
+    if args.write_params is not None:
+        last = max(history, key=lambda r: (r.season, r.race_number))
+        table = fit_ratings(list(history), (last.season + 1, 1), report.settings)
+        names = {e.driver_key: e.driver for r in history for e in r.entries}
+        content = params_content(table, names, source=Path(results).name, backtest=summary)
+        path = write_params(content, args.write_params)
+        summary["params_version"] = load_params(path).version
+        console.print(f"wrote {path}")
+    _print_backtest(summary, time.perf_counter() - started)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(summary)) + b"\n")
+    if args.plot is not None:
+        from .plots import plot_backtest
+
+        plot_backtest(report, args.plot)
+    return 0
+
+
+def _print_backtest(summary: dict[str, Any], elapsed: float) -> None:
+    columns = {"Axiom": summary["overall"], **{k: v["overall"] for k, v in summary["baselines"].items()}}
+    for archetype, scores in summary["by_archetype"].items():
+        columns[archetype] = scores
+    table = Table(title=f"Backtest {summary['seasons'][0]}-{summary['seasons'][1]} ({elapsed:.0f} s)")
+    table.add_column("score")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for key in columns["Axiom"]:
+        table.add_row(key, *(f"{c[key]:.3f}" if key != "n_races" else str(c[key]) for c in columns.values()))
+    console.print(table)
+    console.print("PIT deciles: " + " ".join(f"{x:.3f}" for x in summary["pit_deciles"]))
 
 
 def _serve(args: argparse.Namespace) -> int:

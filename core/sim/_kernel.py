@@ -240,7 +240,11 @@ def simulate_race(
     # 4. Finishing order: Plackett-Luce by Gumbel perturbation of strength + start effect.
     start_score = 1.0 - (drivers.start_position - 1) / (n - 1)
     strength = drivers.strength + params.start_weight * start_score
-    pace = strength / jnp.asarray(params.regime_order_noise)[regime] - jnp.log(-jnp.log(u_pace))
+    # Reverse Plackett-Luce negates the Gumbel noise; drawing it from 1 - u keeps it distributed
+    # as a Gumbel for the minimum.
+    reverse = jnp.asarray(params.reverse_order)
+    gumbel = -jnp.log(-jnp.log(jnp.where(reverse, 1.0 - u_pace, u_pace)))
+    pace = strength / jnp.asarray(params.regime_order_noise)[regime] + jnp.where(reverse, -gumbel, gumbel)
     finish = _finish_positions(running, pace, exit_lap)
     winner = finish == 1
 

@@ -46,6 +46,10 @@ class ArchetypeParams:
     dnf_shadow_weight: float
     dnf_aggression_weight: float
     lead_aggression_weight: float
+    # False: Plackett-Luce from the front (the winner is drawn first); True: from the back (the
+    # last running car is drawn first), which is sharp at the back of the field and loose at the
+    # front, as real results are. Fitted ratings say which one they were fitted for.
+    reverse_order: bool = False
     n_blocks: int = dataclasses.field(default=20, metadata={"static": True})
 
 

@@ -1,0 +1,181 @@
+"""Fitted parameters as versioned files (data/params/<version>.json) with a content hash.
+
+A file holds everything `calibration_enabled=true` needs: the rating settings, each archetype's
+fitted start effect and DNF base rate, every driver's ratings keyed by normalised name (with the
+display name), the rookie prior, and the backtest scores of the model that produced it. The
+version is `cup-<season>-<race>-<first 12 hex of the SHA-256 of the canonical content>`; loading
+recomputes the hash, so an edited file is refused rather than silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ..errors import InvalidInput
+from ..slate import ARCHETYPES, DATA_DIR, Archetype
+from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable
+
+PARAMS_DIR = DATA_DIR / "params"
+FORMAT = 1
+_DIGITS = 5
+
+
+class DriverEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    strength: dict[str, float]
+    dominance: float
+    speed: float
+    dnf_ratio: float
+    starts: int
+
+
+class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    start_weight: float
+    dnf_rate: float
+
+
+class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    format: int
+    as_of: tuple[int, int]
+    n_races: int
+    source: str
+    settings: dict[str, Any]
+    rookie_strength: float
+    archetypes: dict[str, ArchetypeEntry]
+    drivers: dict[str, DriverEntry]
+    backtest: dict[str, Any] | None = None
+
+
+class ParamsFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    version: str
+    content: ParamsContent
+
+
+class CalibratedParams(msgspec.Struct, frozen=True, kw_only=True):
+    """A loaded parameter file: its version, the rating table and the backtest scores."""
+
+    version: str
+    table: RatingTable
+    names: Mapping[str, str]  # driver_key -> display name
+    backtest: Mapping[str, Any] | None
+
+
+def content_hash(content: ParamsContent) -> str:
+    return hashlib.sha256(msgspec.json.encode(content, order="sorted")).hexdigest()
+
+
+def params_content(
+    table: RatingTable, names: Mapping[str, str], *, source: str, backtest: Mapping[str, Any] | None = None
+) -> ParamsContent:
+    """The serialisable form of a fit (floats rounded so files diff cleanly)."""
+    return ParamsContent(
+        format=FORMAT,
+        as_of=table.as_of,
+        n_races=table.n_races,
+        source=source,
+        settings=asdict(table.settings),
+        rookie_strength=_rounded(table.rookie_strength),
+        archetypes={
+            a: ArchetypeEntry(
+                start_weight=_rounded(f.start_weight), dnf_rate=_rounded(f.dnf_rate)
+            )
+            for a, f in table.archetypes.items()
+        },
+        drivers={
+            key: DriverEntry(
+                name=names.get(key, key),
+                strength={a: _rounded(v) for a, v in r.strength_by_archetype.items()},
+                dominance=_rounded(r.dominance),
+                speed=_rounded(r.speed),
+                dnf_ratio=_rounded(r.dnf_ratio),
+                starts=r.starts,
+            )
+            for key, r in sorted(table.drivers.items())
+        },
+        backtest=None if backtest is None else dict(backtest),
+    )
+
+
+def _rounded(value: float) -> float:
+    return round(float(value), _DIGITS)
+
+
+def version_of(content: ParamsContent) -> str:
+    season, race = content.as_of
+    return f"cup-{season}-{race:02d}-{content_hash(content)[:12]}"
+
+
+def write_params(content: ParamsContent, directory: str | Path = PARAMS_DIR) -> Path:
+    """Write the content as <version>.json in `directory`; returns the path."""
+    version = version_of(content)
+    path = Path(directory) / f"{version}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = msgspec.json.format(
+        msgspec.json.encode(ParamsFile(version=version, content=content), order="sorted")
+    )
+    path.write_bytes(data + b"\n")
+    return path
+
+
+def default_params_path(directory: str | Path = PARAMS_DIR) -> Path:
+    """The newest parameter file (by the as-of race in its name) in `directory`."""
+    files = sorted(Path(directory).glob("cup-*.json"))
+    if not files:
+        raise InvalidInput("params", f"no fitted parameter files in {directory}")
+    return files[-1]
+
+
+def load_params(path: str | Path | None = None) -> CalibratedParams:
+    """Load and verify a parameter file (default: the newest shipped one)."""
+    path = Path(path) if path is not None else default_params_path()
+    try:
+        file = msgspec.json.decode(path.read_bytes(), type=ParamsFile)
+    except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidInput("params", f"cannot read parameter file {path}: {exc}") from exc
+    if version_of(file.content) != file.version:
+        raise InvalidInput("params", f"{path}: content hash does not match version {file.version}")
+    return CalibratedParams(
+        version=file.version,
+        table=_table(file.content),
+        names={key: d.name for key, d in file.content.drivers.items()},
+        backtest=file.content.backtest,
+    )
+
+
+def _table(content: ParamsContent) -> RatingTable:
+    missing = [a for a in ARCHETYPES if a not in content.archetypes]
+    if missing:
+        raise InvalidInput("params", f"parameter file lacks archetypes {missing}")
+    return RatingTable(
+        settings=RatingSettings(**content.settings),
+        as_of=content.as_of,
+        drivers={
+            key: DriverRating(
+                driver_key=key,
+                strength_by_archetype={_archetype(a): v for a, v in d.strength.items()},
+                dominance=d.dominance,
+                speed=d.speed,
+                dnf_ratio=d.dnf_ratio,
+                starts=d.starts,
+            )
+            for key, d in content.drivers.items()
+        },
+        archetypes={
+            _archetype(a): ArchetypeFit(start_weight=f.start_weight, dnf_rate=f.dnf_rate)
+            for a, f in content.archetypes.items()
+        },
+        rookie_strength=content.rookie_strength,
+        n_races=content.n_races,
+    )
+
+
+def _archetype(name: str) -> Archetype:
+    if name not in ARCHETYPES:
+        raise InvalidInput("params", f"unknown archetype {name!r}")
+    return name

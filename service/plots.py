@@ -1,0 +1,65 @@
+"""Backtest figure: the PIT histogram of finishing positions and a reliability curve per archetype."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.calibration.backtest import TOP_N, BacktestReport, pit_deciles
+from core.slate import ARCHETYPES
+
+
+def plot_backtest(report: BacktestReport, path: Path) -> None:
+    """Write a PNG: left, the PIT histogram (model and start-only baseline); right, for each
+    archetype, the forecast probability of a top-10 finish against how often it happened."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from core.calibration import reliability_curve
+
+    figure, (pit_axes, reliability_axes) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
+    n_bins = 10
+    centres = (np.arange(n_bins) + 0.5) / n_bins
+    for offset, (model, label) in enumerate((("model", "Axiom"), ("start_only", "start-only"))):
+        shares = pit_deciles(report.of(model), n_bins)
+        pit_axes.bar(centres + (offset - 0.5) * 0.04, shares, width=0.04, label=label)
+    pit_axes.axhline(1 / n_bins, color="black", linewidth=1)
+    for bound in (0.8, 1.2):
+        pit_axes.axhline(bound / n_bins, color="grey", linestyle=":", linewidth=1)
+    pit_axes.set(
+        title="PIT of finishing position (flat = calibrated; dotted: +-20%)",
+        xlabel="PIT",
+        ylabel="share of driver-races",
+        xlim=(0, 1),
+    )
+    pit_axes.legend()
+
+    reliability_axes.plot([0, 1], [0, 1], color="black", linewidth=1)
+    for archetype in ARCHETYPES:
+        scores = report.of("model", archetype)
+        if not scores:
+            continue
+        forecast = np.concatenate([s.top_probability for s in scores])
+        happened = np.concatenate([s.top_outcome for s in scores])
+        mean_forecast, frequency, counts = (np.asarray(x) for x in reliability_curve(forecast, happened))
+        shown = counts > 0
+        reliability_axes.plot(mean_forecast[shown], frequency[shown], marker="o", label=archetype)
+    reliability_axes.set(
+        title=f"Reliability of P(top-{TOP_N} finish)",
+        xlabel="forecast probability",
+        ylabel="observed frequency",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    reliability_axes.legend()
+    seasons = report.seasons
+    figure.suptitle(
+        f"Backtest {seasons[0]}-{seasons[1]}, params {report.params_version or 'fitted per race'}"
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

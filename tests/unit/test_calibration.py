@@ -1,0 +1,184 @@
+"""Rating fits, parameter files and the backtest on synthetic history with known truth."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from core.calibration import RatingSettings, backtest, fit_ratings
+from core.calibration.backtest import SCORE_KEYS, fit_before, forecast, race_key
+from core.calibration.params import load_params, params_content, write_params
+from core.errors import InvalidInput
+from core.history import HistoricalRace, RaceEntry
+
+N_DRIVERS = 10
+TRUE_STRENGTH = np.linspace(2.0, -2.0, N_DRIVERS)  # driver 0 is the best
+CRASHER = 9  # crashes four times as often as the others
+
+
+def synthetic_history(n_races: int, seed: int = 0, archetype: str = "intermediate") -> list[HistoricalRace]:
+    """Races drawn from a known Plackett-Luce model from the back, with one crash-prone driver."""
+    rng = np.random.default_rng(seed)
+    races = []
+    for k in range(n_races):
+        season, number = 2020 + k // 36, k % 36 + 1
+        dnf_p = np.where(np.arange(N_DRIVERS) == CRASHER, 0.4, 0.1)
+        dnf = rng.random(N_DRIVERS) < dnf_p
+        # Reverse Plackett-Luce: sort ascending by -strength + Gumbel, i.e. descending by strength - Gumbel.
+        pace = TRUE_STRENGTH - rng.gumbel(size=N_DRIVERS)
+        exit_lap = rng.integers(1, 200, N_DRIVERS)
+        key = np.where(dnf, -1000.0 + exit_lap, pace)
+        order = np.argsort(-key)
+        finish = np.empty(N_DRIVERS, int)
+        finish[order] = np.arange(1, N_DRIVERS + 1)
+        starts = rng.permutation(N_DRIVERS) + 1
+        led = np.zeros(N_DRIVERS, int)
+        led[order[0]] = 150
+        led[order[1]] = 50
+        entries = tuple(
+            sorted(
+                (
+                    RaceEntry(
+                        driver=f"Driver {i}",
+                        driver_key=f"driver {i}",
+                        start=int(starts[i]),
+                        finish=int(finish[i]),
+                        laps_completed=int(exit_lap[i]) if dnf[i] else 200,
+                        laps_led=int(led[i]),
+                        fastest_laps=int(20 * (finish[i] <= 3)),
+                        status="accident" if dnf[i] else "running",
+                        dnf=bool(dnf[i]),
+                    )
+                    for i in range(N_DRIVERS)
+                ),
+                key=lambda e: e.finish,
+            )
+        )
+        races.append(
+            HistoricalRace(
+                race_id=f"{season}-{number:02d}",
+                season=season,
+                race_number=number,
+                date=None,
+                track="Synthetic Speedway",
+                track_id="synthetic",
+                archetype=archetype,  # type: ignore[arg-type]
+                laps=200,
+                exhibition=False,
+                entries=entries,
+            )
+        )
+    return races
+
+
+@pytest.fixture(scope="module")
+def history() -> list[HistoricalRace]:
+    return synthetic_history(60)
+
+
+@pytest.fixture(scope="module")
+def table(history):
+    return fit_ratings(history, (2022, 1))
+
+
+def test_fitted_strength_recovers_the_true_order(table) -> None:
+    fitted = [table.drivers[f"driver {i}"].strength_by_archetype["intermediate"] for i in range(N_DRIVERS)]
+    assert np.corrcoef(fitted, TRUE_STRENGTH)[0, 1] > 0.95
+    assert fitted[0] > fitted[-1] + 2.0
+
+
+def test_dnf_ratio_finds_the_crash_prone_driver(table) -> None:
+    ratios = {i: table.drivers[f"driver {i}"].dnf_ratio for i in range(N_DRIVERS)}
+    # Four times the base rate, shrunk toward it with a one-season half-life.
+    assert ratios[CRASHER] > 1.5
+    assert max(r for i, r in ratios.items() if i != CRASHER) < ratios[CRASHER] - 0.3
+    rate = table.ratings(f"driver {CRASHER}", "intermediate").dnf_rate
+    assert 0.2 < rate < 0.5
+
+
+def test_dominance_follows_laps_led_beyond_finishing_position(table) -> None:
+    # Every car led in proportion to its finishing position, so nobody is much of an outlier.
+    assert all(abs(d.dominance) < 0.5 for d in table.drivers.values())
+
+
+def test_unknown_driver_gets_the_rookie_prior(table) -> None:
+    rookie = table.ratings("never raced", "short")
+    assert rookie.strength == table.rookie_strength
+    assert rookie.dominance == 0.0 and rookie.speed == 0.0
+    assert rookie.dnf_rate == table.archetypes["short"].dnf_rate
+
+
+def test_fit_refuses_a_race_on_or_after_as_of(history) -> None:
+    with pytest.raises(ValueError, match="strictly before"):
+        fit_ratings(history, (history[10].season, history[10].race_number))
+
+
+def test_forward_and_reverse_fits_differ(history) -> None:
+    forward = fit_ratings(history, (2022, 1), RatingSettings(reverse_order=False))
+    reverse = fit_ratings(history, (2022, 1), RatingSettings(reverse_order=True))
+    a = forward.drivers["driver 0"].strength_by_archetype["intermediate"]
+    b = reverse.drivers["driver 0"].strength_by_archetype["intermediate"]
+    assert a != pytest.approx(b, abs=1e-3)
+
+
+def test_params_file_round_trip_and_tamper_check(table, tmp_path) -> None:
+    names = {f"driver {i}": f"Driver {i}" for i in range(N_DRIVERS)}
+    path = write_params(params_content(table, names, source="synthetic"), tmp_path)
+    loaded = load_params(path)
+    assert loaded.version == path.stem and loaded.version.startswith("cup-2022-01-")
+    again = write_params(params_content(table, names, source="synthetic"), tmp_path)
+    assert again == path  # the same fit gives the same version
+    original = table.ratings("driver 3", "road")
+    assert loaded.table.ratings("driver 3", "road").strength == pytest.approx(original.strength, abs=1e-5)
+    data = json.loads(path.read_text())
+    data["content"]["drivers"]["driver 3"]["strength"]["road"] += 1.0
+    path.write_text(json.dumps(data))
+    with pytest.raises(InvalidInput, match="content hash"):
+        load_params(path)
+
+
+def test_no_leakage_a_changed_result_changes_no_forecast_up_to_that_race(history) -> None:
+    """Swap the winner and the last car of race k: forecasts of races <= k are bitwise unchanged,
+    and a later race's forecast moves (so the comparison can fail)."""
+    settings = RatingSettings()
+    key = jax.random.key(3)
+    k = 40
+    changed = list(history)
+    entries = list(changed[k].entries)
+    first, last = entries[0], entries[-1]
+    entries[0] = dataclasses.replace(last, finish=1, dnf=False, status="running", laps_completed=200)
+    entries[-1] = dataclasses.replace(first, finish=N_DRIVERS, dnf=True, status="engine", laps_completed=3)
+    changed[k] = dataclasses.replace(changed[k], entries=tuple(entries))
+
+    def forecast_of(races: list[HistoricalRace], i: int) -> np.ndarray:
+        race = races[i]
+        table = fit_before(races, race, settings)
+        scenarios = forecast(race, table, "model", key=race_key(key, race), n_scenarios=256)
+        return np.asarray(scenarios.points)
+
+    for i in (k - 1, k):
+        np.testing.assert_array_equal(forecast_of(history, i), forecast_of(changed, i))
+    assert not np.array_equal(forecast_of(history, k + 1), forecast_of(changed, k + 1))
+
+
+def test_backtest_report_has_every_key_and_beats_uniform(history) -> None:
+    report = backtest(history, (2021, 2021), n_scenarios=256, seed=1)
+    summary = report.summary()
+    assert set(summary["overall"]) == set(SCORE_KEYS)
+    for block in (summary["overall"], summary["baselines"]["uniform"], summary["baselines"]["start_only"]):
+        assert set(SCORE_KEYS) <= set(block)
+        assert block["n_races"] == 24
+    assert set(summary["by_archetype"]) == {"intermediate"}
+    assert "params_version" in summary
+    model, uniform = summary["overall"], summary["baselines"]["uniform"]
+    assert set(summary["baselines"]["uniform"]["by_archetype"]["intermediate"]) == set(SCORE_KEYS)
+    assert model["crps_finish"] < uniform["crps_finish"] - 0.3
+    assert model["winner_log_loss"] < uniform["winner_log_loss"]
+    # Uniform over 10 cars: CRPS of a uniform position is (n^2 - 1) / (6 n) = 1.65 on average.
+    assert uniform["crps_finish"] == pytest.approx((N_DRIVERS**2 - 1) / (6 * N_DRIVERS), abs=0.15)
+    assert 0.0 < model["coverage_50"] < model["coverage_80"] < model["coverage_95"] <= 1.0
+    assert sum(summary["pit_deciles"]) == pytest.approx(1.0)
