@@ -6,6 +6,7 @@ nothing else re-implements these steps.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from .opt import LineupRules, Portfolio, build_portfolio, compile_rules
 from .scoring import ScoringRules
 from .sim import (
     DEFAULT_CHUNK_SIZE,
+    ArchetypeParams,
     LapsLedConditions,
     ScenarioSet,
     default_params,
@@ -48,6 +50,18 @@ def scoring_rules(spec: ConstraintSpec) -> ScoringRules:
     )
 
 
+def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
+    """The kernel parameters of the spec's track: the defaults, with the fitted values when the
+    spec was compiled with calibration enabled."""
+    params = default_params(spec.track_value().archetype)
+    settings = spec.scenarios
+    if settings.start_weight is None:
+        return params
+    return dataclasses.replace(
+        params, start_weight=settings.start_weight, reverse_order=settings.reverse_order
+    )
+
+
 def run_key(seed: int) -> Key:
     """The run's PRNG key from an integer seed of up to 63 bits; seeds below 2**32 give key(seed)."""
     check_seed(seed)
@@ -70,7 +84,7 @@ def run_simulation(
     """
     config = RunConfig.for_spec(spec, seed=seed)
     drivers = spec.field()
-    params = default_params(spec.track_value().archetype)
+    params = archetype_params(spec)
     laps = spec.scenarios.race_length
     conditions = LapsLedConditions(
         min_laps_led=np.asarray([d.min_laps_led for d in spec.drivers], np.int32),

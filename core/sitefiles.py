@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from .errors import InvalidInput
+from .slate import Driver
 
 SiteName = Literal["draftkings", "fanduel"]
 PathLike = str | os.PathLike[str]
@@ -46,6 +47,51 @@ class SitePlayer:
     avg_points: float | None = None
     team: str | None = None
     game_info: str | None = None
+
+
+# --- slates from player lists -----------------------------------------------------------------
+
+NEUTRAL_INPUT = 0.5  # skill, aggression and shadow_risk of a driver known only by name and salary
+
+
+def drivers_from_players(
+    players: Sequence[SitePlayer], start_positions: Mapping[str, int] | None = None
+) -> tuple[Driver, ...]:
+    """Drivers for a slate known only by names and salaries (a real DKSalaries.csv).
+
+    Their model inputs come from history: compile the spec with `calibration_enabled=True` and
+    each driver gets its fitted ratings by normalised name (the rookie prior when history has
+    never seen the name). The raw inputs are neutral (0.5). Start positions come from
+    `start_positions` (by name, any spelling) when qualifying is known; before it, the field is
+    lined up by salary, highest first, as the site prices expected pace.
+    """
+    given = {normalise_name(name): p for name, p in (start_positions or {}).items()}
+    by_salary = sorted(players, key=lambda p: (-p.salary, normalise_name(p.name)))
+    drivers = []
+    for rank, player in enumerate(by_salary, start=1):
+        start = given.get(normalise_name(player.name), rank if not given else None)
+        if start is None:
+            raise InvalidInput("start_positions", f"no start position for {player.name!r}")
+        drivers.append(
+            Driver(
+                driver_id=player.site_id,
+                name=player.name,
+                salary=player.salary,
+                start_position=start,
+                skill=NEUTRAL_INPUT,
+                aggression=NEUTRAL_INPUT,
+                shadow_risk=NEUTRAL_INPUT,
+            )
+        )
+    return tuple(drivers)
+
+
+def read_site_drivers(path: PathLike) -> tuple[Driver, ...]:
+    """Drivers from a DraftKings or FanDuel player list, whichever the file is."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        text = handle.read(65_536)
+    players = read_fanduel_players(path) if "First Name" in text else read_draftkings_salaries(path)
+    return drivers_from_players(players)
 
 
 # --- names -----------------------------------------------------------------------------------

@@ -204,8 +204,15 @@ def _driver_from_row(row: Mapping[str, str], line: int) -> Driver:
 
 
 def load_slate(path: str | Path, track_id: str, slate_id: str | None = None) -> Slate:
-    """A slate from a drivers file and a known track."""
-    return Slate(read_drivers_csv(path), get_track(track_id), slate_id or Path(path).stem)
+    """A slate from a drivers file (the format of data/samples/) or from a site's player list
+    (DKSalaries.csv or a FanDuel player export: names and salaries only, see
+    `core.sitefiles.drivers_from_players`), and a known track."""
+    from .sitefiles import read_site_drivers  # sitefiles builds on this module
+
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    drivers = read_drivers_csv(path) if "skill" in header else read_site_drivers(path)
+    return Slate(drivers, get_track(track_id), slate_id or Path(path).stem)
 
 
 def sample_slate_path() -> Path:

@@ -7,13 +7,16 @@ problem itself: the seed, the parameter version and the package versions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 
 import msgspec
 
+from .calibration.params import CalibratedParams, load_params
 from .errors import InvalidInput
+from .history import driver_key
 from .sim import DEFAULT_MIN_ACCEPTANCE, PARAMS_VERSION
 from .slate import (
     Driver,
@@ -87,6 +90,11 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     race_length: int
     calibration_enabled: bool
     min_acceptance: float
+    # The model parameters: a fitted file's version and its archetype values when calibration is
+    # enabled, else the built-in defaults (start_weight None).
+    params_version: str
+    start_weight: float | None
+    reverse_order: bool
 
 
 OBJECTIVES = ("mean", "upside", "floor")
@@ -157,8 +165,14 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         conditions: Mapping[str, LapsLed] | None = None,
         min_acceptance: float = DEFAULT_MIN_ACCEPTANCE,
         lineups: LineupSettings | None = None,
+        params: CalibratedParams | None = None,
     ) -> ConstraintSpec:
-        """Validate and canonicalise a run's inputs. Raises InvalidInput naming the field."""
+        """Validate and canonicalise a run's inputs. Raises InvalidInput naming the field.
+
+        With calibration_enabled, drivers without ratings get them from the fitted parameter
+        file (`params`, default the newest in data/params) by normalised name; drivers it has
+        never seen get its rookie prior.
+        """
         validate_field(drivers)
         laps = track.laps if race_length is None else race_length
         check_race_length(laps)
@@ -172,6 +186,16 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         for driver_id in conditions:
             if driver_id not in known:
                 raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
+        params_version, start_weight, reverse_order = PARAMS_VERSION, None, False
+        if calibration_enabled:
+            params = params or load_params()
+            drivers = [_with_ratings(d, params, track) for d in drivers]
+            fitted = params.table.archetype_params(track.archetype)
+            params_version, start_weight, reverse_order = (
+                params.version,
+                fitted.start_weight,
+                fitted.reverse_order,
+            )
         specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
         return cls(
             drivers=tuple(specs),
@@ -184,6 +208,9 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 race_length=laps,
                 calibration_enabled=calibration_enabled,
                 min_acceptance=min_acceptance,
+                params_version=params_version,
+                start_weight=start_weight,
+                reverse_order=reverse_order,
             ),
             lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )
@@ -215,12 +242,12 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     spec_hash: str
 
     @classmethod
-    def for_spec(cls, spec: ConstraintSpec, *, seed: int, params_version: str = PARAMS_VERSION) -> RunConfig:
+    def for_spec(cls, spec: ConstraintSpec, *, seed: int) -> RunConfig:
         check_seed(seed)
         return cls(
             seed=seed,
             n_scenarios=spec.scenarios.n_scenarios,
-            params_version=params_version,
+            params_version=spec.scenarios.params_version,
             package_versions=package_versions(),
             spec_hash=spec.hash,
         )
@@ -244,6 +271,12 @@ def package_versions() -> dict[str, str]:
 
 def _by_id(spec: DriverSpec) -> str:
     return spec.driver_id
+
+
+def _with_ratings(driver: Driver, params: CalibratedParams, track: Track) -> Driver:
+    if driver.ratings is not None:
+        return driver
+    return dataclasses.replace(driver, ratings=params.table.ratings(driver_key(driver.name), track.archetype))
 
 
 def _driver_spec(driver: Driver, condition: LapsLed | None, laps: int) -> DriverSpec:

@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--site", choices=("draftkings", "fanduel"), default="draftkings")
     simulate.add_argument("--race-length", type=int, default=None, help="laps (default: the track's)")
     simulate.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    simulate.add_argument(
+        "--calibration",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="drivers without ratings get fitted ratings from history (data/params); --no-calibration "
+        "uses the slate's skill/aggression/shadow_risk",
+    )
     simulate.set_defaults(handler=_simulate)
 
     optimize = commands.add_parser("optimize", help="simulate a slate, then build lineups against it")
@@ -104,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     optimize.add_argument("--out", type=Path, default=None, help="write the site's upload CSV here")
     optimize.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    optimize.add_argument(
+        "--calibration",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="drivers without ratings get fitted ratings from history (data/params); --no-calibration "
+        "uses the slate's skill/aggression/shadow_risk",
+    )
     optimize.set_defaults(handler=_optimize)
 
     backtest = commands.add_parser(
@@ -223,7 +237,7 @@ def _demo(args: argparse.Namespace) -> int:
     path = sample_slate_path()
     console.print(f"[bold]Axiom demo[/]: DraftKings Cup slate, Bristol 2026 ({path.name})")
     common = {"slate": path, "track": "bristol", "n_scenarios": args.n_scenarios, "seed": args.seed,
-              "site": "draftkings", "json": None}  # fmt: skip
+              "site": "draftkings", "json": None, "calibration": True}  # fmt: skip
     _simulate(argparse.Namespace(**common, race_length=None))
     console.print("\n[bold]Tournament lineups[/] (upside objective, at most 4 drivers shared)")
     return _optimize(
@@ -242,6 +256,7 @@ def _simulate(args: argparse.Namespace) -> int:
         site=args.site,
         n_scenarios=args.n_scenarios,
         race_length=args.race_length,
+        calibration_enabled=args.calibration,
     )
     started = time.perf_counter()
     with _progress_bar("simulating", spec.scenarios.n_scenarios) as advance:
@@ -268,9 +283,15 @@ def _optimize(args: argparse.Namespace) -> int:
         target=args.target,
     )
     spec = ConstraintSpec.compile(
-        slate.drivers, slate.track, site=args.site, n_scenarios=args.n_scenarios, lineups=settings
+        slate.drivers,
+        slate.track,
+        site=args.site,
+        n_scenarios=args.n_scenarios,
+        calibration_enabled=args.calibration,
+        lineups=settings,
     )
-    players = _site_players(args.salaries, args.site, [d.name for d in spec.drivers])
+    salaries = args.salaries if args.salaries is not None else _site_file(args.slate)
+    players = _site_players(salaries, args.site, [d.name for d in spec.drivers])
     started = time.perf_counter()
     with _phased_progress(spec) as advance:
         result = run_optimization(spec, seed=args.seed, progress=advance)
@@ -284,6 +305,12 @@ def _optimize(args: argparse.Namespace) -> int:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(_optimize_report(result, elapsed))))
         console.print(f"wrote {args.json}")
     return 0
+
+
+def _site_file(path: Path) -> Path | None:
+    """The slate file itself when it is a site's player list (its ids are the upload ids)."""
+    with path.open(encoding="utf-8-sig") as handle:
+        return None if "skill" in handle.readline() else path
 
 
 def _site_players(path: Path | None, site: str, names: list[str]) -> dict[str, SitePlayer] | None:

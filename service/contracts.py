@@ -184,8 +184,9 @@ class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     calibration_metrics: Annotated[
         dict[str, float] | None,
         Meta(
-            description="the archetype's backtest scores for the parameter version used; always null "
-            "until the calibration harness lands (a later issue)"
+            description="the archetype's scores in the sequential backtest recorded with the fitted "
+            "parameter version used (crps_finish, crps_dk_points, crps_laps_led, winner_log_loss, rps, "
+            "coverage_50/80/95, n_races); null when calibration_enabled is false"
         ),
     ] = None
 

@@ -19,6 +19,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.calibration.params import backtest_scores
 from core.errors import AxiomError, Cancelled
 from core.slate import Driver, get_track
 from core.spec import ConstraintSpec, LapsLed, LineupSettings
@@ -117,7 +118,9 @@ def to_response(run_id: str, request: OptimizeRequest, result: OptimizationResul
         avg_laps_led=d.avg_laps_led,
         avg_position_differential=d.avg_position_differential,
         regime_shares=dict(d.regime_shares),
-        calibration_metrics=None,
+        calibration_metrics=backtest_scores(
+            result.spec.scenarios.params_version, result.spec.track.archetype
+        ),
     )
     best = lineups[0]
     return OptimizeResponse(

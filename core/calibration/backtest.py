@@ -26,7 +26,7 @@ import numpy as np
 
 from ..history import HistoricalRace
 from ..scoring import DRAFTKINGS_SCORING, draftkings_points
-from ..sim import ArchetypeParams, ScenarioSet, default_params, driver_inputs, generate_scenarios
+from ..sim import ArchetypeParams, ScenarioSet, driver_inputs, generate_scenarios
 from ..sim._types import Key
 from ..slate import MAX_LAPS, MIN_LAPS, Driver, FittedRatings
 from .metrics import (
@@ -163,20 +163,10 @@ def race_field(
         else:
             ratings = FittedRatings(strength=0.0, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate)
         drivers.append(Driver(entry.driver_key, entry.driver, 0, int(start), 0.5, 0.5, 0.5, ratings))
-    params = calibrated_params(table, race.archetype)
+    params = table.archetype_params(race.archetype)
     if model == "uniform":
         params = dataclasses.replace(params, start_weight=0.0)
     return drivers, params
-
-
-def calibrated_params(table: RatingTable, archetype: str) -> ArchetypeParams:
-    """The archetype's kernel parameters with the fitted start effect and ordering direction."""
-    fit = table.archetypes[archetype]  # type: ignore[index]
-    return dataclasses.replace(
-        default_params(archetype),  # type: ignore[arg-type]
-        start_weight=fit.start_weight,
-        reverse_order=table.settings.reverse_order,
-    )
 
 
 def race_length(race: HistoricalRace) -> int:

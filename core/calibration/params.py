@@ -46,7 +46,7 @@ class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     n_races: int
     source: str
     settings: dict[str, Any]
-    rookie_strength: float
+    rookie_strength: dict[str, float]
     archetypes: dict[str, ArchetypeEntry]
     drivers: dict[str, DriverEntry]
     backtest: dict[str, Any] | None = None
@@ -80,11 +80,9 @@ def params_content(
         n_races=table.n_races,
         source=source,
         settings=asdict(table.settings),
-        rookie_strength=_rounded(table.rookie_strength),
+        rookie_strength={a: _rounded(v) for a, v in table.rookie_strength.items()},
         archetypes={
-            a: ArchetypeEntry(
-                start_weight=_rounded(f.start_weight), dnf_rate=_rounded(f.dnf_rate)
-            )
+            a: ArchetypeEntry(start_weight=_rounded(f.start_weight), dnf_rate=_rounded(f.dnf_rate))
             for a, f in table.archetypes.items()
         },
         drivers={
@@ -170,7 +168,7 @@ def _table(content: ParamsContent) -> RatingTable:
             _archetype(a): ArchetypeFit(start_weight=f.start_weight, dnf_rate=f.dnf_rate)
             for a, f in content.archetypes.items()
         },
-        rookie_strength=content.rookie_strength,
+        rookie_strength={_archetype(a): v for a, v in content.rookie_strength.items()},
         n_races=content.n_races,
     )
 
@@ -179,3 +177,18 @@ def _archetype(name: str) -> Archetype:
     if name not in ARCHETYPES:
         raise InvalidInput("params", f"unknown archetype {name!r}")
     return name
+
+
+def backtest_scores(
+    version: str, archetype: str, directory: str | Path = PARAMS_DIR
+) -> dict[str, float] | None:
+    """The archetype's backtest scores recorded in the parameter file `version` (None when the
+    version is not a fitted file there or the file has no backtest)."""
+    path = Path(directory) / f"{version}.json"
+    if not path.is_file():
+        return None
+    backtest = load_params(path).backtest
+    if not backtest:
+        return None
+    scores = backtest.get("by_archetype", {}).get(archetype)
+    return None if scores is None else {k: float(v) for k, v in scores.items()}

@@ -16,6 +16,7 @@ result leaks in.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ import numpy as np
 from jax import Array
 from jax.scipy.optimize import minimize
 
+from ..sim import ArchetypeParams, default_params
 from ..slate import ARCHETYPES, Archetype, FittedRatings
 
 RACES_PER_SEASON = 36.0
@@ -112,15 +114,24 @@ class RatingTable:
     as_of: tuple[int, int]  # (season, race_number) of the first race NOT in the fit
     drivers: Mapping[str, DriverRating]
     archetypes: Mapping[Archetype, ArchetypeFit]
-    rookie_strength: float
+    rookie_strength: Mapping[Archetype, float]
     n_races: int
+
+    def archetype_params(self, archetype: Archetype) -> ArchetypeParams:
+        """The archetype's kernel parameters with the fitted start effect and ordering direction."""
+        return dataclasses.replace(
+            default_params(archetype),
+            start_weight=self.archetypes[archetype].start_weight,
+            reverse_order=self.settings.reverse_order,
+        )
 
     def ratings(self, driver_key: str, archetype: Archetype) -> FittedRatings:
         """Ratings for a driver at an archetype; an unknown driver gets the rookie prior."""
         base = self.archetypes[archetype].dnf_rate
         rating = self.drivers.get(driver_key)
         if rating is None:
-            return FittedRatings(strength=self.rookie_strength, dominance=0.0, speed=0.0, dnf_rate=base)
+            strength = self.rookie_strength[archetype]
+            return FittedRatings(strength=strength, dominance=0.0, speed=0.0, dnf_rate=base)
         return rating.for_archetype(archetype, base)
 
 
@@ -159,7 +170,7 @@ def fit_ratings(
     races = [r for r in races if now - race_time(r.season, r.race_number) <= settings.window_seasons]
     weights = age_weights(races, as_of, settings.half_life_seasons)
     design = _design(races, weights)
-    strengths, start_weights, theta = _fit_strength(design, settings)
+    strengths, start_weights, rookie = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
     dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
     dominance = _excess_share(races, weights, settings, "laps_led")
@@ -184,7 +195,7 @@ def fit_ratings(
         as_of=as_of,
         drivers=drivers,
         archetypes=archetypes,
-        rookie_strength=float(theta[0]),
+        rookie_strength={a: float(rookie[k]) for k, a in enumerate(ARCHETYPES)},
         n_races=len(races),
     )
 
@@ -226,7 +237,7 @@ def _fit_strength(design: _Design, settings: RatingSettings) -> tuple[np.ndarray
     experience[: len(design.keys)] = np.log1p(design.starts)
     present = np.zeros(n_drivers, np.float32)
     present[: len(design.keys)] = 1.0
-    n_params = n_drivers * (1 + len(ARCHETYPES)) + len(ARCHETYPES) + 2
+    n_params = n_drivers * (1 + len(ARCHETYPES)) + 2 * len(ARCHETYPES) + 2
     solution = _minimise(
         jnp.zeros(n_params, jnp.float32),
         jnp.asarray(design.driver_index),
@@ -240,18 +251,20 @@ def _fit_strength(design: _Design, settings: RatingSettings) -> tuple[np.ndarray
         settings.archetype_precision,
         reverse=settings.reverse_order,
     )
-    base, offsets, start_weights, theta = _unpack(np.asarray(solution), n_drivers)
-    strengths = base[:, None] + offsets
-    return strengths[: len(design.keys)], start_weights, theta
+    base, offsets, start_weights, theta, scale = _unpack(np.asarray(solution), n_drivers)
+    strengths = base[:, None] * scale[None, :] + offsets
+    return strengths[: len(design.keys)], start_weights, theta[0] * scale
 
 
-def _unpack(x: Any, n_drivers: int) -> tuple[Any, Any, Any, Any]:
+def _unpack(x: Any, n_drivers: int) -> tuple[Any, Any, Any, Any, Any]:
+    """Split the parameter vector: base strengths, per-archetype offsets, start effects, the
+    experience prior (intercept, slope) and each archetype's scale of the base strength."""
     n_arch = len(ARCHETYPES)
     base = x[:n_drivers]
     offsets = x[n_drivers : n_drivers * (1 + n_arch)].reshape(n_drivers, n_arch)
-    start_weights = x[n_drivers * (1 + n_arch) : n_drivers * (1 + n_arch) + n_arch]
-    theta = x[n_drivers * (1 + n_arch) + n_arch :]
-    return base, offsets, start_weights, theta
+    rest = x[n_drivers * (1 + n_arch) :]
+    start_weights, theta, scale = rest[:n_arch], rest[n_arch : n_arch + 2], 1.0 + rest[n_arch + 2 :]
+    return base, offsets, start_weights, theta, scale
 
 
 @partial(jax.jit, static_argnames=("reverse",))
@@ -273,8 +286,9 @@ def _minimise(
     n_drivers = experience.shape[0]
 
     def loss(x: Array) -> Array:
-        base, offsets, start_weights, theta = _unpack(x, n_drivers)
-        strength = base[driver_index] + offsets[driver_index, archetype[:, None]]
+        base, offsets, start_weights, theta, scale = _unpack(x, n_drivers)
+        # How much a driver's form carries over differs by archetype (little at superspeedways).
+        strength = scale[archetype][:, None] * base[driver_index] + offsets[driver_index, archetype[:, None]]
         utility = strength + start_weights[archetype][:, None] * start_score
         if reverse:
             # From the back: each running car is slower than every car ahead of it.

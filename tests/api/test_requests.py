@@ -186,7 +186,7 @@ def test_docs_page_and_schema_need_no_internet(client: TestClient) -> None:
         "Lineup",
     ):
         assert name in components
-    assert "null until" in str(components["ScenarioDiagnostics"]["properties"]["calibration_metrics"])
+    assert "backtest" in str(components["ScenarioDiagnostics"]["properties"]["calibration_metrics"])
 
 
 def test_cors_origins_come_from_settings(tmp_path: Path) -> None:

@@ -52,7 +52,11 @@ def test_completed_run_serves_lineups_csv_and_listing(
     means = [lu["total_projected_points"] for lu in response["lineups"]]
     assert means == sorted(means, reverse=True)  # the mean objective picks the best lineup first
     diagnostics = response["scenario_diagnostics"]
-    assert diagnostics["n_valid"] == 200 and diagnostics["calibration_metrics"] is None
+    assert diagnostics["n_valid"] == 200
+    # Calibration is on by default: the fitted parameter file and its backtest scores are used.
+    assert response["run_config"]["params_version"].startswith("cup-")
+    metrics = diagnostics["calibration_metrics"]
+    assert metrics["n_races"] > 0 and 3.0 < metrics["crps_finish"] < 7.0
     assert sum(diagnostics["regime_shares"].values()) == pytest.approx(1.0)
     assert response["run_config"]["seed"] == 7
     assert response["constraint_spec_hash"] == response["run_config"]["spec_hash"]

@@ -106,4 +106,3 @@ def test_run_config_carries_hash_seed_and_versions(field12: list[Driver], short_
     assert config.n_scenarios == 1000
     assert config.params_version == PARAMS_VERSION
     assert {"jax", "numpy", "msgspec"} <= set(config.package_versions)
-    assert RunConfig.for_spec(spec, seed=17, params_version="fitted-x").params_version == "fitted-x"

@@ -1,0 +1,80 @@
+"""calibration_enabled: a slate gets fitted ratings from the shipped parameter file by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core import ConstraintSpec, get_track, load_slate, run_simulation, sample_slate_path
+from core.calibration.params import default_params_path, load_params
+from core.history import driver_key
+from core.sim import PARAMS_VERSION
+from core.sitefiles import drivers_from_players, read_draftkings_salaries
+
+DK_FILE = Path(__file__).resolve().parents[1] / "data" / "DKSalaries-nascar.csv"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_params()
+
+
+def test_shipped_parameter_file_loads_with_its_hash_and_has_every_archetype(shipped) -> None:
+    assert shipped.version == default_params_path().stem
+    assert set(shipped.table.archetypes) == {"superspeedway", "intermediate", "short", "road"}
+    assert len(shipped.table.drivers) > 60
+
+
+def test_calibrated_spec_uses_fitted_ratings_by_normalised_name(shipped) -> None:
+    slate = load_slate(sample_slate_path(), "bristol")
+    raw = ConstraintSpec.compile(slate.drivers, slate.track, calibration_enabled=False)
+    fitted = ConstraintSpec.compile(slate.drivers, slate.track, calibration_enabled=True)
+    assert raw.scenarios.params_version == PARAMS_VERSION and raw.scenarios.start_weight is None
+    assert fitted.scenarios.params_version == shipped.version
+    assert fitted.scenarios.reverse_order == shipped.table.settings.reverse_order
+    assert all(d.ratings is None for d in raw.drivers)
+    by_name = {d.name: d.ratings for d in fitted.drivers}
+    name = next(n for n in by_name if driver_key(n) == "kyle larson")
+    expected = shipped.table.ratings("kyle larson", "short")
+    assert by_name[name].strength == pytest.approx(expected.strength)
+    assert raw.hash != fitted.hash
+
+
+def test_calibrated_run_is_reproducible_and_strong_drivers_finish_better() -> None:
+    slate = load_slate(sample_slate_path(), "bristol")
+    spec = ConstraintSpec.compile(slate.drivers, slate.track, n_scenarios=2000, calibration_enabled=True)
+    first = run_simulation(spec, seed=5)
+    again = run_simulation(spec, seed=5)
+    assert (first.scenarios.points == again.scenarios.points).all()
+    assert first.run_config.params_version == spec.scenarios.params_version
+    strength = [d.ratings.strength for d in spec.drivers]
+    mean_finish = first.scenarios.finish_position.mean(axis=0)
+    best, worst = strength.index(max(strength)), strength.index(min(strength))
+    assert mean_finish[best] < mean_finish[worst] - 10
+
+
+def test_names_and_salaries_alone_make_a_calibrated_slate(shipped) -> None:
+    players = read_draftkings_salaries(DK_FILE)
+    drivers = drivers_from_players(players)
+    assert sorted(d.start_position for d in drivers) == list(range(1, len(drivers) + 1))
+    top_salary = max(drivers, key=lambda d: d.salary)
+    assert top_salary.start_position == 1  # before qualifying the field lines up by salary
+    spec = ConstraintSpec.compile(drivers, get_track("bristol"), calibration_enabled=True)
+    known = [d for d in spec.drivers if driver_key(d.name) in shipped.table.drivers]
+    assert len(known) >= len(drivers) // 2
+    unknown = [d for d in spec.drivers if driver_key(d.name) not in shipped.table.drivers]
+    rookie = shipped.table.rookie_strength["short"]
+    assert all(d.ratings.strength == pytest.approx(rookie) for d in unknown)
+
+
+def test_load_slate_reads_a_site_player_list() -> None:
+    slate = load_slate(DK_FILE, "bristol")
+    assert {d.driver_id for d in slate.drivers} == {p.site_id for p in read_draftkings_salaries(DK_FILE)}
+
+
+def test_given_start_positions_must_cover_every_driver() -> None:
+    players = read_draftkings_salaries(DK_FILE)
+    starts = {p.name: i for i, p in enumerate(players[:-1], start=1)}
+    with pytest.raises(Exception, match="no start position"):
+        drivers_from_players(players, starts)
