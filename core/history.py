@@ -29,6 +29,7 @@ Typical use::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import difflib
 import re
@@ -140,6 +141,8 @@ class RaceEntry:
     fastest_laps: int | None  # from the race logs; None where unknown
     status: str  # lowercased, stripped
     dnf: bool  # did not finish running
+    team: str = ""  # the car's team (results file `Team`, optional column); "" where unknown
+    avg_position: float | None = None  # average running position (race logs `avg`); None unknown
 
 
 class RaceArrays(NamedTuple):
@@ -309,8 +312,8 @@ def load_history(
     for race_key in sorted(parsed.races):
         table = parsed.races[race_key]
         event_key = matched_event.get(race_key)
-        fastest = _fastest_laps(events[event_key]) if event_key is not None else {}
-        races.append(_points_race(race_key, table, fastest, event_key, track_ids))
+        logged = _log_rows(events[event_key]) if event_key is not None else {}
+        races.append(_points_race(race_key, table, logged, event_key, track_ids))
 
     if include_exhibitions:
         log_tracks = _log_track_names(matches, parsed.races)
@@ -349,6 +352,7 @@ class _LogRow:
     laps_led: int
     laps: int
     status: str
+    avg_position: float | None = None
 
 
 @contextmanager
@@ -418,6 +422,7 @@ def _read_results(
         i_start, i_driver, i_laps, i_led, i_status = (
             index[c] for c in ("Start", "Driver", "Laps", "Led", "Status")
         )
+        i_team = index.get("Team")
         for row in rows:
             try:
                 season, miles = int(row[i_season]), float(row[i_length])
@@ -440,7 +445,8 @@ def _read_results(
             if key is None:
                 key = keys[driver] = driver_key(driver)
             status = row[i_status].strip().lower()
-            entry = RaceEntry(driver, key, start, finish, laps, led, None, status, status != "running")
+            team = row[i_team].strip() if i_team is not None else ""
+            entry = RaceEntry(driver, key, start, finish, laps, led, None, status, status != "running", team)
             table = races.get(race_key)
             if table is None:
                 table = races[race_key] = _ResultsRace(track, surface, miles, [])
@@ -466,7 +472,7 @@ def _read_logs(
         i_start, i_finish, i_fastest, i_led, i_laps = (
             index[c] for c in ("start", "finish", "fastest_lap", "laps_led", "laps")
         )
-        i_status = index["status"]
+        i_status, i_avg = index["status"], index.get("avg")
         for row in rows:
             if row[i_series].strip().lower() != LOG_SERIES:
                 continue
@@ -493,7 +499,7 @@ def _read_logs(
                 key = keys[driver] = driver_key(driver)
             status = row[i_status].strip().lower()
             events[(date, row[i_track].strip())].append(
-                _LogRow(driver, key, start, finish, fastest, led, laps, status)
+                _LogRow(driver, key, start, finish, fastest, led, laps, status, _optional_float(row, i_avg))
             )
     return dict(events)
 
@@ -537,10 +543,20 @@ def _match_events(
     return matches
 
 
-def _fastest_laps(rows: Sequence[_LogRow]) -> dict[str, int | None]:
-    """Fastest laps by driver key; a key logged twice in one event is ambiguous and left out."""
+def _optional_float(row: Sequence[str], column: int | None) -> float | None:
+    """A float cell of an optional column; None when the column or the value is missing."""
+    if column is None:
+        return None
+    try:
+        return float(row[column])
+    except ValueError:
+        return None
+
+
+def _log_rows(rows: Sequence[_LogRow]) -> dict[str, _LogRow]:
+    """Log rows by driver key; a key logged twice in one event is ambiguous and left out."""
     counts = Counter(r.key for r in rows)
-    return {r.key: r.fastest_laps for r in rows if counts[r.key] == 1}
+    return {r.key: r for r in rows if counts[r.key] == 1}
 
 
 def _track_id(track: str, track_ids: Mapping[str, str]) -> str:
@@ -553,25 +569,22 @@ def _track_id(track: str, track_ids: Mapping[str, str]) -> str:
 def _points_race(
     race_key: _RaceKey,
     table: _ResultsRace,
-    fastest: Mapping[str, int | None],
+    logged: Mapping[str, _LogRow],
     event_key: _EventKey | None,
     track_ids: Mapping[str, str],
 ) -> HistoricalRace:
     season, number = race_key
     entries = tuple(sorted(table.entries, key=lambda e: (e.finish, e.start)))
-    if fastest:
+    if logged:
         counts = Counter(e.driver_key for e in entries)
+        rows = {
+            e.driver_key: logged.get(e.driver_key) if counts[e.driver_key] == 1 else None for e in entries
+        }
         entries = tuple(
-            RaceEntry(
-                e.driver,
-                e.driver_key,
-                e.start,
-                e.finish,
-                e.laps_completed,
-                e.laps_led,
-                fastest.get(e.driver_key) if counts[e.driver_key] == 1 else None,
-                e.status,
-                e.dnf,
+            dataclasses.replace(
+                e,
+                fastest_laps=None if (row := rows[e.driver_key]) is None else row.fastest_laps,
+                avg_position=None if row is None else row.avg_position,
             )
             for e in entries
         )

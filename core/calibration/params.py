@@ -33,11 +33,13 @@ class DriverEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     speed: float
     dnf_ratio: float
     starts: int
+    team: str
 
 
 class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     start_weight: float
     dnf_rate: float
+    form_scale: float
 
 
 class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +49,7 @@ class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     source: str
     settings: dict[str, Any]
     rookie_strength: dict[str, float]
+    team_strength: dict[str, float]
     archetypes: dict[str, ArchetypeEntry]
     drivers: dict[str, DriverEntry]
     backtest: dict[str, Any] | None = None
@@ -81,8 +84,13 @@ def params_content(
         source=source,
         settings=asdict(table.settings),
         rookie_strength={a: _rounded(v) for a, v in table.rookie_strength.items()},
+        team_strength={t: _rounded(v) for t, v in sorted(table.team_strength.items())},
         archetypes={
-            a: ArchetypeEntry(start_weight=_rounded(f.start_weight), dnf_rate=_rounded(f.dnf_rate))
+            a: ArchetypeEntry(
+                start_weight=_rounded(f.start_weight),
+                dnf_rate=_rounded(f.dnf_rate),
+                form_scale=_rounded(f.form_scale),
+            )
             for a, f in table.archetypes.items()
         },
         drivers={
@@ -93,6 +101,7 @@ def params_content(
                 speed=_rounded(r.speed),
                 dnf_ratio=_rounded(r.dnf_ratio),
                 starts=r.starts,
+                team=r.team,
             )
             for key, r in sorted(table.drivers.items())
         },
@@ -161,14 +170,18 @@ def _table(content: ParamsContent) -> RatingTable:
                 speed=d.speed,
                 dnf_ratio=d.dnf_ratio,
                 starts=d.starts,
+                team=d.team,
             )
             for key, d in content.drivers.items()
         },
         archetypes={
-            _archetype(a): ArchetypeFit(start_weight=f.start_weight, dnf_rate=f.dnf_rate)
+            _archetype(a): ArchetypeFit(
+                start_weight=f.start_weight, dnf_rate=f.dnf_rate, form_scale=f.form_scale
+            )
             for a, f in content.archetypes.items()
         },
         rookie_strength={_archetype(a): v for a, v in content.rookie_strength.items()},
+        team_strength=dict(content.team_strength),
         n_races=content.n_races,
     )
 

@@ -4,10 +4,14 @@ Everything is fitted from the races it is given, weighted by age (a half-life in
 nothing else, so the backtest can fit on "races strictly before this one" and know that no later
 result leaks in.
 
-* strength: a Plackett-Luce model of the order of the cars that were running at the end, with a
-  per-archetype start-position effect and a per-archetype offset for each driver. Each driver's
-  strength is shrunk toward a prior that depends on experience (`theta0 + theta1 * log1p(starts)`),
-  so a driver with no Cup starts gets the fitted rookie prior, not the field average.
+* strength: a Plackett-Luce model, drawn from the back of the field (the last car first, which is
+  how real results behave: the back is predictable, the front is not), of two orders per race:
+  the running cars by finish and, with weight `running_order_weight`, every car by average
+  running position where the loop data has it (pace that a late wreck does not erase). A car's
+  utility is `scale[archetype] * (driver + team) + offset[driver, archetype] + start effect`.
+  Drivers are shrunk toward a prior that depends on experience (`theta0 + theta1 * log1p(starts)`),
+  so a driver with no Cup starts gets the fitted rookie prior, not the field average; teams and
+  per-archetype offsets are shrunk toward 0. All parameters are fitted at once by BFGS.
 * dnf: the driver's age-weighted DNFs over the DNFs expected from the archetypes raced, shrunk
   toward 1 with `dnf_pseudo` expected DNFs; a race's DNF rate is archetype base rate x that ratio.
 * dominance and speed: log of laps led (fastest laps) over what the driver's finishing positions
@@ -22,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -49,6 +53,10 @@ class EntryLike(Protocol):
     def fastest_laps(self) -> int | None: ...
     @property
     def dnf(self) -> bool: ...
+    @property
+    def team(self) -> str: ...
+    @property
+    def avg_position(self) -> float | None: ...
 
 
 class RaceLike(Protocol):
@@ -72,6 +80,10 @@ class RatingSettings:
     window_seasons: float = 6.0  # races older than this carry weight < 2**-6 and are skipped
     strength_precision: float = 1.0  # L2 precision of a driver's strength around its prior
     archetype_precision: float = 4.0  # L2 precision of a driver's per-archetype offset
+    team_precision: float = 2.0  # L2 precision of a team's strength (its cars share equipment)
+    # Weight of the order by average running position (loop data), a less noisy view of pace
+    # than the finish, as a second Plackett-Luce ranking of the same race (0: finish only).
+    running_order_weight: float = 0.5
     dnf_pseudo: float = 3.0  # pseudo expected DNFs behind the archetype base rate
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
     dnf_pseudo_races: float = 20.0  # pseudo races behind each archetype's base rate
@@ -88,14 +100,7 @@ class DriverRating:
     speed: float
     dnf_ratio: float
     starts: int  # Cup starts in the fit window
-
-    def for_archetype(self, archetype: Archetype, base_dnf_rate: float) -> FittedRatings:
-        return FittedRatings(
-            strength=self.strength_by_archetype[archetype],
-            dominance=self.dominance,
-            speed=self.speed,
-            dnf_rate=min(base_dnf_rate * self.dnf_ratio, 0.95),
-        )
+    team: str  # the team of the driver's latest race ("" unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class ArchetypeFit:
 
     start_weight: float  # Plackett-Luce log-weight of the pole sitter over the last starter
     dnf_rate: float  # DNF rate of an average car
+    form_scale: float  # how much of a driver's (and team's) overall strength carries to the archetype
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,7 @@ class RatingTable:
     drivers: Mapping[str, DriverRating]
     archetypes: Mapping[Archetype, ArchetypeFit]
     rookie_strength: Mapping[Archetype, float]
+    team_strength: Mapping[str, float]
     n_races: int
 
     def archetype_params(self, archetype: Archetype) -> ArchetypeParams:
@@ -125,27 +132,38 @@ class RatingTable:
             reverse_order=self.settings.reverse_order,
         )
 
-    def ratings(self, driver_key: str, archetype: Archetype) -> FittedRatings:
-        """Ratings for a driver at an archetype; an unknown driver gets the rookie prior."""
-        base = self.archetypes[archetype].dnf_rate
+    def ratings(self, driver_key: str, archetype: Archetype, team: str | None = None) -> FittedRatings:
+        """Ratings for a driver at an archetype, driving for `team` (None: the driver's latest
+        team). A driver never seen gets the rookie prior; a team never seen counts as average."""
+        fit = self.archetypes[archetype]
         rating = self.drivers.get(driver_key)
         if rating is None:
-            strength = self.rookie_strength[archetype]
-            return FittedRatings(strength=strength, dominance=0.0, speed=0.0, dnf_rate=base)
-        return rating.for_archetype(archetype, base)
+            team_strength = self.team_strength.get(team or "", 0.0)
+            strength = self.rookie_strength[archetype] + fit.form_scale * team_strength
+            return FittedRatings(strength=strength, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate)
+        team_strength = self.team_strength.get(rating.team if team is None else team, 0.0)
+        return FittedRatings(
+            strength=rating.strength_by_archetype[archetype] + fit.form_scale * team_strength,
+            dominance=rating.dominance,
+            speed=rating.speed,
+            dnf_rate=min(fit.dnf_rate * rating.dnf_ratio, 0.95),
+        )
 
 
 @dataclass
 class _Design:
-    """Padded arrays of the running cars of each race, in finishing order."""
+    """Padded arrays of the rankings the strength fit explains (one row per ranking, best first)."""
 
     driver_index: np.ndarray  # [races, slots] index into drivers (0 where padded)
+    team_index: np.ndarray  # [races, slots] index into teams (0: unknown)
     start_score: np.ndarray  # [races, slots]
     mask: np.ndarray  # [races, slots] 1 for a running car
     archetype: np.ndarray  # [races]
     weight: np.ndarray  # [races]
     keys: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    latest_team: dict[str, str] = field(default_factory=dict)
 
 
 def race_time(season: int, race_number: int) -> float:
@@ -169,8 +187,8 @@ def fit_ratings(
     now = race_time(*as_of)
     races = [r for r in races if now - race_time(r.season, r.race_number) <= settings.window_seasons]
     weights = age_weights(races, as_of, settings.half_life_seasons)
-    design = _design(races, weights)
-    strengths, start_weights, rookie = _fit_strength(design, settings)
+    design = _design(races, weights, settings.running_order_weight)
+    fit = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
     dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
     dominance = _excess_share(races, weights, settings, "laps_led")
@@ -178,16 +196,19 @@ def fit_ratings(
     drivers = {
         key: DriverRating(
             driver_key=key,
-            strength_by_archetype={a: float(strengths[i, k]) for k, a in enumerate(ARCHETYPES)},
+            strength_by_archetype={a: float(fit.strengths[i, k]) for k, a in enumerate(ARCHETYPES)},
             dominance=dominance.get(key, 0.0),
             speed=speed.get(key, 0.0),
             dnf_ratio=dnf_ratio.get(key, 1.0),
             starts=int(design.starts[i]),
+            team=design.latest_team.get(key, ""),
         )
         for i, key in enumerate(design.keys)
     }
     archetypes = {
-        a: ArchetypeFit(start_weight=float(start_weights[k]), dnf_rate=base_dnf[a])
+        a: ArchetypeFit(
+            start_weight=float(fit.start_weights[k]), dnf_rate=base_dnf[a], form_scale=float(fit.scale[k])
+        )
         for k, a in enumerate(ARCHETYPES)
     }
     return RatingTable(
@@ -195,35 +216,65 @@ def fit_ratings(
         as_of=as_of,
         drivers=drivers,
         archetypes=archetypes,
-        rookie_strength={a: float(rookie[k]) for k, a in enumerate(ARCHETYPES)},
+        rookie_strength={a: float(fit.rookie[k]) for k, a in enumerate(ARCHETYPES)},
+        team_strength={team: float(fit.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
     )
 
 
-def _design(races: Sequence[RaceLike], weights: np.ndarray) -> _Design:
+def _rankings(
+    races: Sequence[RaceLike], weights: np.ndarray, running_order_weight: float
+) -> list[tuple[RaceLike, list[EntryLike], float]]:
+    """The orders the strength fit explains, with their weights: each race's running cars by
+    finish and, where the race logs have it, every car by average running position."""
+    rankings = []
+    for race, weight in zip(races, weights, strict=True):
+        rankings.append(
+            (race, sorted((e for e in race.entries if not e.dnf), key=lambda e: e.finish), weight)
+        )
+        if running_order_weight > 0 and all(e.avg_position is not None for e in race.entries):
+            by_pace = sorted(race.entries, key=lambda e: (e.avg_position, e.finish))
+            rankings.append((race, by_pace, weight * running_order_weight))
+    return rankings
+
+
+def _design(races: Sequence[RaceLike], weights: np.ndarray, running_order_weight: float) -> _Design:
+    ordered = sorted(races, key=lambda r: (r.season, r.race_number))
     keys = sorted({e.driver_key for r in races for e in r.entries})
+    teams = [""] + sorted({e.team for r in races for e in r.entries} - {""})
     index = {k: i for i, k in enumerate(keys)}
+    team_index = {t: j for j, t in enumerate(teams)}
     starts = np.zeros(len(keys))
+    latest_team = {e.driver_key: e.team for r in ordered for e in r.entries}
     for r in races:
         for e in r.entries:
             starts[index[e.driver_key]] += 1
-    n_races = _bucket(len(races), 64)
+    rankings = _rankings(races, weights, running_order_weight)
+    n_races = _bucket(len(rankings), 64)
     n_slots = _bucket(max((len(r.entries) for r in races), default=1), 8)
-    driver_index = np.zeros((n_races, n_slots), np.int32)
-    start_score = np.zeros((n_races, n_slots), np.float32)
-    mask = np.zeros((n_races, n_slots), np.float32)
-    archetype = np.zeros(n_races, np.int32)
-    weight = np.zeros(n_races, np.float32)
-    for row, race in enumerate(races):
+    shape = (n_races, n_slots)
+    design = _Design(
+        driver_index=np.zeros(shape, np.int32),
+        team_index=np.zeros(shape, np.int32),
+        start_score=np.zeros(shape, np.float32),
+        mask=np.zeros(shape, np.float32),
+        archetype=np.zeros(n_races, np.int32),
+        weight=np.zeros(n_races, np.float32),
+        keys=keys,
+        teams=teams,
+        starts=starts,
+        latest_team=latest_team,
+    )
+    for row, (race, ranking, weight) in enumerate(rankings):
         field_size = len(race.entries)
-        running = sorted((e for e in race.entries if not e.dnf), key=lambda e: e.finish)
-        for slot, e in enumerate(running):
-            driver_index[row, slot] = index[e.driver_key]
-            start_score[row, slot] = 1.0 - (e.start - 1) / max(field_size - 1, 1)
-            mask[row, slot] = 1.0
-        archetype[row] = ARCHETYPES.index(race.archetype)
-        weight[row] = weights[row]
-    return _Design(driver_index, start_score, mask, archetype, weight, keys, starts)
+        for slot, e in enumerate(ranking):
+            design.driver_index[row, slot] = index[e.driver_key]
+            design.team_index[row, slot] = team_index[e.team]
+            design.start_score[row, slot] = 1.0 - (e.start - 1) / max(field_size - 1, 1)
+            design.mask[row, slot] = 1.0
+        design.archetype[row] = ARCHETYPES.index(race.archetype)
+        design.weight[row] = weight
+    return design
 
 
 def _bucket(n: int, size: int) -> int:
@@ -231,64 +282,91 @@ def _bucket(n: int, size: int) -> int:
     return max(size, -(-n // size) * size)
 
 
-def _fit_strength(design: _Design, settings: RatingSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n_drivers = _bucket(len(design.keys), 32)
-    experience = np.zeros(n_drivers, np.float32)
+class _StrengthFit(NamedTuple):
+    strengths: np.ndarray  # [drivers, archetypes]: scale x base + offset (team not included)
+    teams: np.ndarray  # [teams]; 0 for the unknown team
+    start_weights: np.ndarray  # [archetypes]
+    rookie: np.ndarray  # [archetypes]: the prior of a driver with no starts
+    scale: np.ndarray  # [archetypes]
+
+
+class _Sizes(NamedTuple):
+    drivers: int
+    teams: int
+
+
+def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
+    sizes = _Sizes(_bucket(len(design.keys), 32), _bucket(len(design.teams), 16))
+    experience = np.zeros(sizes.drivers, np.float32)
     experience[: len(design.keys)] = np.log1p(design.starts)
-    present = np.zeros(n_drivers, np.float32)
+    present = np.zeros(sizes.drivers, np.float32)
     present[: len(design.keys)] = 1.0
-    n_params = n_drivers * (1 + len(ARCHETYPES)) + 2 * len(ARCHETYPES) + 2
+    known_team = np.zeros(sizes.teams, np.float32)
+    known_team[1 : len(design.teams)] = 1.0
+    n_arch = len(ARCHETYPES)
+    n_params = sizes.drivers * (1 + n_arch) + sizes.teams + 2 * n_arch + 2
     solution = _minimise(
         jnp.zeros(n_params, jnp.float32),
-        jnp.asarray(design.driver_index),
-        jnp.asarray(design.start_score),
-        jnp.asarray(design.mask),
-        jnp.asarray(design.archetype),
-        jnp.asarray(design.weight),
-        jnp.asarray(experience),
-        jnp.asarray(present),
-        settings.strength_precision,
-        settings.archetype_precision,
+        design=tuple(
+            jnp.asarray(a)
+            for a in (
+                design.driver_index,
+                design.team_index,
+                design.start_score,
+                design.mask,
+                design.archetype,
+                design.weight,
+                experience,
+                present,
+                known_team,
+            )
+        ),
+        precisions=jnp.asarray(
+            [settings.strength_precision, settings.archetype_precision, settings.team_precision], jnp.float32
+        ),
+        sizes=sizes,
         reverse=settings.reverse_order,
     )
-    base, offsets, start_weights, theta, scale = _unpack(np.asarray(solution), n_drivers)
+    base, offsets, teams, start_weights, theta, scale = _unpack(np.asarray(solution), sizes)
     strengths = base[:, None] * scale[None, :] + offsets
-    return strengths[: len(design.keys)], start_weights, theta[0] * scale
+    return _StrengthFit(
+        strengths=strengths[: len(design.keys)],
+        teams=(teams * known_team)[: len(design.teams)],
+        start_weights=start_weights,
+        rookie=theta[0] * scale,
+        scale=scale,
+    )
 
 
-def _unpack(x: Any, n_drivers: int) -> tuple[Any, Any, Any, Any, Any]:
-    """Split the parameter vector: base strengths, per-archetype offsets, start effects, the
-    experience prior (intercept, slope) and each archetype's scale of the base strength."""
+def _unpack(x: Any, sizes: _Sizes) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """Split the parameter vector: base strengths, per-archetype offsets, team strengths, start
+    effects, the experience prior (intercept, slope) and each archetype's scale of form."""
     n_arch = len(ARCHETYPES)
-    base = x[:n_drivers]
-    offsets = x[n_drivers : n_drivers * (1 + n_arch)].reshape(n_drivers, n_arch)
-    rest = x[n_drivers * (1 + n_arch) :]
-    start_weights, theta, scale = rest[:n_arch], rest[n_arch : n_arch + 2], 1.0 + rest[n_arch + 2 :]
-    return base, offsets, start_weights, theta, scale
+    bounds = np.cumsum([sizes.drivers, sizes.drivers * n_arch, sizes.teams, n_arch, 2])
+    base, offsets, teams, start_weights, theta, scale = np.split(np.arange(len(x)), bounds)
+    return (
+        x[base],
+        x[offsets].reshape(sizes.drivers, n_arch),
+        x[teams],
+        x[start_weights],
+        x[theta],
+        1.0 + x[scale],
+    )
 
 
-@partial(jax.jit, static_argnames=("reverse",))
+@partial(jax.jit, static_argnames=("sizes", "reverse"))
 def _minimise(
-    x0: Array,
-    driver_index: Array,
-    start_score: Array,
-    mask: Array,
-    archetype: Array,
-    weight: Array,
-    experience: Array,
-    present: Array,
-    prec_s: float,
-    prec_a: float,
-    *,
-    reverse: bool,
+    x0: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Sizes, reverse: bool
 ) -> Array:
-    """Maximum penalised likelihood of the strengths, offsets, start effects and prior (BFGS)."""
-    n_drivers = experience.shape[0]
+    """Maximum penalised likelihood of every strength parameter at once (BFGS)."""
+    driver_index, team_index, start_score, mask, archetype, weight, experience, present, known_team = design
 
     def loss(x: Array) -> Array:
-        base, offsets, start_weights, theta, scale = _unpack(x, n_drivers)
-        # How much a driver's form carries over differs by archetype (little at superspeedways).
-        strength = scale[archetype][:, None] * base[driver_index] + offsets[driver_index, archetype[:, None]]
+        base, offsets, teams, start_weights, theta, scale = _unpack(x, sizes)
+        # Form (driver + team) carries over between archetypes by a per-archetype scale (little
+        # at superspeedways); each driver also has a small archetype-specific offset.
+        form = base[driver_index] + (teams * known_team)[team_index]
+        strength = scale[archetype][:, None] * form + offsets[driver_index, archetype[:, None]]
         utility = strength + start_weights[archetype][:, None] * start_score
         if reverse:
             # From the back: each running car is slower than every car ahead of it.
@@ -300,9 +378,9 @@ def _minimise(
             rest = jax.lax.cumlogsumexp(utility, axis=1, reverse=True)
         log_lik = jnp.sum(jnp.where(mask > 0, utility - rest, 0.0), axis=1)
         prior_mean = theta[0] + theta[1] * experience
-        penalty = 0.5 * prec_s * jnp.sum(present * (base - prior_mean) ** 2)
-        penalty += 0.5 * prec_a * jnp.sum(offsets**2)
-        return (-jnp.sum(weight * log_lik) + penalty) / jnp.sum(weight)
+        penalty = precisions[0] * jnp.sum(present * (base - prior_mean) ** 2)
+        penalty += precisions[1] * jnp.sum(offsets**2) + precisions[2] * jnp.sum((teams * known_team) ** 2)
+        return (-jnp.sum(weight * log_lik) + 0.5 * penalty) / jnp.sum(weight)
 
     return minimize(loss, x0, method="BFGS", options={"maxiter": 500}).x
 

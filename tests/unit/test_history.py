@@ -106,6 +106,9 @@ def test_fastest_laps_join_across_spellings() -> None:
         "Shane van Gisbergen": 1,  # "Shane Van Gisbergen"
     }
     assert races["2022-01"].has_fastest_laps
+    allmendinger = next(e for e in races["2022-01"].entries if e.driver == "A.J. Allmendinger")
+    assert allmendinger.avg_position == 5.5  # the log's average running position joins too
+    assert allmendinger.team  # the results file's Team column
     # the Xfinity rows at Daytona (A.J. Allmendinger ran 50 fastest laps there) are not Cup
     assert all(e.fastest_laps != 50 for race in races.values() for e in race.entries)
 
@@ -432,6 +435,7 @@ def test_real_fastest_laps_join_every_2019_2024_race(real_history: tuple[Histori
     races = real_points_races(real_history, 2019, 2024)
     assert len(races) == 216
     assert sum(r.has_fastest_laps for r in races) == 216
+    assert all(e.avg_position is not None and e.team for r in races for e in r.entries)
     assert all(r.date is None for r in real_points_races(real_history, 1972, 2018))
 
 
