@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -36,8 +38,8 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
         cors_config=cors,
         request_max_body_size=settings.max_body_size,
         state=State({"registry": jobs}),
-        on_startup=[jobs.start],
-        on_shutdown=[jobs.stop],
+        on_startup=[jobs.start, _freeze_heap],
+        on_shutdown=[jobs.stop, _unfreeze_heap],
         openapi_config=OpenAPIConfig(
             title="Axiom",
             version="0.1.0",
@@ -47,3 +49,18 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
         ),
         debug=False,
     )
+
+
+def _freeze_heap() -> None:
+    """Keep the garbage collector's full collections short: everything alive once the app has
+    started (JAX, NumPy, cvxpy, Litestar: ~170,000 objects) moves to the permanent generation, so
+    that a full collection no longer walks it. Without this, each full collection (one every few
+    thousand requests, from their garbage) stopped the event loop for 0.2-0.4 s."""
+    gc.collect()
+    gc.freeze()
+
+
+def _unfreeze_heap() -> None:
+    """Give the startup heap back to the collector (it matters where apps start and stop in one
+    process, as in the tests)."""
+    gc.unfreeze()

@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import multiprocessing
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -64,6 +65,10 @@ CREATE TABLE IF NOT EXISTS workers (
     started_at TEXT NOT NULL
 );
 """
+
+T = TypeVar("T")
+
+WRITE_LOCK_TIMEOUT = 30.0  # seconds a server write waits for another process's write lock
 
 _STATUS_COLUMNS = "run_id, status, progress, error, created_at, started_at, finished_at"
 
@@ -270,11 +275,20 @@ class JobRegistry(Protocol):
 
 
 class EmbeddedJobRegistry:
-    """SQLite (WAL) for runs and results; `settings.workers` spawned worker processes."""
+    """SQLite (WAL) for runs and results; `settings.workers` spawned worker processes.
+
+    The event loop never sleeps in SQLite's busy handler. Writes (submit, cancel, failing a dead
+    worker's run) go through a second connection whose busy timeout is 0: while a worker holds
+    the write lock (for a progress write, and is then descheduled: workers run at a lower
+    priority, so that happens exactly when the machine is busy) the write fails at once and is
+    retried after an asyncio sleep, and every other request goes on meanwhile; with one
+    connection and a 30 s busy timeout, the whole server waited. Reads (status, result, lists)
+    never wait for a writer in WAL mode and use the first connection."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store: RunStore | None = None
+        self.store: RunStore | None = None  # reads, and the recovery at start
+        self._writes: RunStore | None = None  # the server's writes, through _write only
         self.workers: dict[int, SpawnProcess] = {}
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
@@ -286,9 +300,30 @@ class EmbeddedJobRegistry:
             raise RuntimeError("the job registry is not started")
         return self.store
 
+    async def _write(self, call: Callable[[RunStore], T]) -> T:
+        """`call` on the writing connection; while another process holds the write lock, it is
+        retried with the loop free, for up to WRITE_LOCK_TIMEOUT seconds."""
+        if self._writes is None:
+            raise RuntimeError("the job registry is not started")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WRITE_LOCK_TIMEOUT
+        delay = 0.0005
+        while True:
+            try:
+                return call(self._writes)
+            except sqlite3.OperationalError as error:
+                if self._writes.db.in_transaction:  # never leave a half-done write behind
+                    self._writes.db.rollback()
+                if not _is_busy(error) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 0.01)
+
     async def start(self) -> None:
         self.store = RunStore(self.settings.database)
         self.store.recover()
+        self._writes = RunStore(self.settings.database)
+        self._writes.db.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY at once: see _write
         self._stop.clear()
         for slot in range(self.settings.workers):
             self._spawn(slot)
@@ -302,9 +337,10 @@ class EmbeddedJobRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         await asyncio.to_thread(self._join_workers, 10.0)
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        for store in (self.store, self._writes):
+            if store is not None:
+                store.close()
+        self.store = self._writes = None
 
     def _join_workers(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -338,7 +374,7 @@ class EmbeddedJobRegistry:
                 reason = (
                     f"the worker process {pid} died (exit code {process.exitcode}) while computing this run"
                 )
-                self._db.fail_worker_runs(pid, reason)
+                await self._write(functools.partial(RunStore.fail_worker_runs, pid=pid, reason=reason))
                 self._spawn(slot)
 
     async def submit(self, request: OptimizeRequest) -> OptimizationStatus:
@@ -351,7 +387,10 @@ class EmbeddedJobRegistry:
         seed = secrets.randbelow(2**63) if request.random_seed is None else request.random_seed
         stored = msgspec.structs.replace(request, random_seed=seed)
         run_id = secrets.token_hex(16)
-        return self._db.insert(run_id, ENCODER.encode(stored), seed, spec.hash)
+        raw = ENCODER.encode(stored)
+        return await self._write(
+            functools.partial(RunStore.insert, run_id=run_id, request=raw, seed=seed, spec_hash=spec.hash)
+        )
 
     async def status(self, run_id: str) -> OptimizationStatus | None:
         return self._db.status(run_id)
@@ -364,7 +403,7 @@ class EmbeddedJobRegistry:
         return None if raw is None else msgspec.json.decode(raw, type=OptimizeRequest)
 
     async def cancel(self, run_id: str) -> OptimizationStatus | None:
-        return self._db.cancel(run_id)
+        return await self._write(functools.partial(RunStore.cancel, run_id=run_id))
 
     async def list(self, limit: int) -> list[OptimizationStatus]:
         return self._db.recent(limit)
@@ -375,6 +414,12 @@ class EmbeddedJobRegistry:
         alive = sum(process.is_alive() for process in self.workers.values())
         status = "ok" if alive >= self.settings.workers else "degraded"
         return Health(status=status, device=device, workers=alive, queue=self._db.counts())  # type: ignore[arg-type]
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended code): another connection holds the lock; nothing was written."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _installed_device() -> str:

@@ -9,6 +9,7 @@ recomputes the hash, so an edited file is refused rather than silently used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -141,6 +142,17 @@ def default_params_path(directory: str | Path = PARAMS_DIR) -> Path:
 def load_params(path: str | Path | None = None) -> CalibratedParams:
     """Load and verify a parameter file (default: the newest shipped one)."""
     path = Path(path) if path is not None else default_params_path()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise InvalidInput("params", f"cannot read parameter file {path}: {exc}") from exc
+    # Every calibrated request compiles a spec; the file is read and verified once per version
+    # of it on disk (a changed file has a new mtime or size and is read again).
+    return _load_verified(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_verified(path: Path, mtime_ns: int, size: int) -> CalibratedParams:
     try:
         file = msgspec.json.decode(path.read_bytes(), type=ParamsFile)
     except (OSError, msgspec.ValidationError, msgspec.DecodeError) as exc:
