@@ -31,6 +31,11 @@ bench:
     {{python}} benchmarks/optimizer.py
     {{python}} benchmarks/api.py
 
+# Sequential out-of-sample backtest on real results (needs ../shared/data), with figure and JSON.
+backtest seasons="2022-2024" n="1000" seed="0":
+    {{venv}}/bin/axiom backtest --seasons {{seasons}} --n-scenarios {{n}} --seed {{seed}} \
+        --json docs/backtest-{{seasons}}.json --plot docs/backtest-{{seasons}}.png
+
 # The REST API under uvicorn.
 serve host="127.0.0.1" port="8000":
     {{venv}}/bin/axiom serve --host {{host}} --port {{port}}

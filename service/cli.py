@@ -28,6 +28,7 @@ from core import (
     run_simulation,
     sample_slate_path,
 )
+from core.calibration.backtest import SCORE_KEYS
 from core.sim import driver_summaries, race_statistics
 from core.sitefiles import (
     SitePlayer,
@@ -211,14 +212,14 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _print_backtest(summary: dict[str, Any], elapsed: float) -> None:
-    columns = {"Axiom": summary["overall"], **{k: v["overall"] for k, v in summary["baselines"].items()}}
+    columns = {"Axiom": summary["overall"], **summary["baselines"]}
     for archetype, scores in summary["by_archetype"].items():
-        columns[archetype] = scores
+        columns[f"Axiom {archetype}"] = scores
     table = Table(title=f"Backtest {summary['seasons'][0]}-{summary['seasons'][1]} ({elapsed:.0f} s)")
     table.add_column("score")
     for name in columns:
         table.add_column(name, justify="right")
-    for key in columns["Axiom"]:
+    for key in SCORE_KEYS:
         table.add_row(key, *(f"{c[key]:.3f}" if key != "n_races" else str(c[key]) for c in columns.values()))
     console.print(table)
     console.print("PIT deciles: " + " ".join(f"{x:.3f}" for x in summary["pit_deciles"]))

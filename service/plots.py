@@ -35,7 +35,7 @@ def plot_backtest(report: BacktestReport, path: Path) -> None:
         ylabel="share of driver-races",
         xlim=(0, 1),
     )
-    pit_axes.legend()
+    pit_axes.legend(loc="lower center")
 
     reliability_axes.plot([0, 1], [0, 1], color="black", linewidth=1)
     for archetype in ARCHETYPES:

@@ -15,6 +15,7 @@ races (winner log-loss); DraftKings-points CRPS only covers races with fastest l
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -233,6 +234,12 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
 Progress = Callable[[int, int, str], None]
 
 
+def settings_version(settings: RatingSettings) -> str:
+    """The label of forecasts refitted before every race with these settings."""
+    digest = hashlib.sha256(repr(dataclasses.astuple(settings)).encode()).hexdigest()[:12]
+    return f"per-race-fit-{digest}"
+
+
 def fit_before(
     history: Sequence[HistoricalRace], race: HistoricalRace, settings: RatingSettings
 ) -> RatingTable:
@@ -261,6 +268,7 @@ def backtest(
     from ..run import run_key  # deferred: core.run pulls in the lineup model
 
     settings = settings or RatingSettings()
+    params_version = params_version or settings_version(settings)
     targets = sorted(
         (r for r in history if seasons[0] <= r.season <= seasons[1] and not r.exhibition),
         key=lambda r: (r.season, r.race_number),

@@ -79,11 +79,14 @@ class RatingSettings:
     half_life_seasons: float = 1.0
     window_seasons: float = 6.0  # races older than this carry weight < 2**-6 and are skipped
     strength_precision: float = 1.0  # L2 precision of a driver's strength around its prior
-    archetype_precision: float = 4.0  # L2 precision of a driver's per-archetype offset
+    archetype_precision: float = 8.0  # L2 precision of a driver's per-archetype offset
     team_precision: float = 2.0  # L2 precision of a team's strength (its cars share equipment)
     # Weight of the order by average running position (loop data), a less noisy view of pace
     # than the finish, as a second Plackett-Luce ranking of the same race (0: finish only).
-    running_order_weight: float = 0.5
+    running_order_weight: float = 1.0
+    # Multiplies fitted strengths in forecasts: the kernel adds regime noise and DNFs that the
+    # fit does not see, and a sharpness below 1 keeps the forecast from being over-confident.
+    sharpness: float = 0.85
     dnf_pseudo: float = 3.0  # pseudo expected DNFs behind the archetype base rate
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
     dnf_pseudo_races: float = 20.0  # pseudo races behind each archetype's base rate
@@ -140,10 +143,13 @@ class RatingTable:
         if rating is None:
             team_strength = self.team_strength.get(team or "", 0.0)
             strength = self.rookie_strength[archetype] + fit.form_scale * team_strength
-            return FittedRatings(strength=strength, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate)
+            return FittedRatings(
+                strength=self.settings.sharpness * strength, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate
+            )
         team_strength = self.team_strength.get(rating.team if team is None else team, 0.0)
         return FittedRatings(
-            strength=rating.strength_by_archetype[archetype] + fit.form_scale * team_strength,
+            strength=self.settings.sharpness
+            * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
             dominance=rating.dominance,
             speed=rating.speed,
             dnf_rate=min(fit.dnf_rate * rating.dnf_ratio, 0.95),

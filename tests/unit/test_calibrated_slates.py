@@ -64,8 +64,9 @@ def test_names_and_salaries_alone_make_a_calibrated_slate(shipped) -> None:
     known = [d for d in spec.drivers if driver_key(d.name) in shipped.table.drivers]
     assert len(known) >= len(drivers) // 2
     unknown = [d for d in spec.drivers if driver_key(d.name) not in shipped.table.drivers]
-    rookie = shipped.table.rookie_strength["short"]
+    rookie = shipped.table.ratings("no such driver", "short").strength
     assert all(d.ratings.strength == pytest.approx(rookie) for d in unknown)
+    assert rookie == pytest.approx(shipped.table.settings.sharpness * shipped.table.rookie_strength["short"])
 
 
 def test_load_slate_reads_a_site_player_list() -> None:

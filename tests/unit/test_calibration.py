@@ -108,7 +108,7 @@ def test_dominance_follows_laps_led_beyond_finishing_position(table) -> None:
 
 def test_unknown_driver_gets_the_rookie_prior(table) -> None:
     rookie = table.ratings("never raced", "short")
-    assert rookie.strength == table.rookie_strength["short"]
+    assert rookie.strength == pytest.approx(table.settings.sharpness * table.rookie_strength["short"])
     assert rookie.dominance == 0.0 and rookie.speed == 0.0
     assert rookie.dnf_rate == table.archetypes["short"].dnf_rate
 

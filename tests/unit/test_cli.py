@@ -81,3 +81,38 @@ def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "axiom violations: 0" in out
     assert "300 valid of 300 generated" in out
+
+
+HISTORY = REPO / "tests" / "data" / "history"
+
+
+def test_backtest_writes_json_plot_and_versioned_params(tmp_path: Path) -> None:
+    out, plot, params = tmp_path / "bt.json", tmp_path / "bt.png", tmp_path / "params"
+    args = [
+        "backtest", "--results", str(HISTORY / "results.csv"), "--logs", str(HISTORY / "logs.csv"),
+        "--seasons", "2022", "--n-scenarios", "200", "--seed", "1",
+        "--json", str(out), "--plot", str(plot), "--write-params", str(params),
+    ]  # fmt: skip
+    assert main(args) == 0
+    report = json.loads(out.read_text())
+    keys = {"crps_finish", "crps_dk_points", "crps_laps_led", "winner_log_loss", "rps"}
+    keys |= {"coverage_50", "coverage_80", "coverage_95", "n_races"}
+    assert set(report["overall"]) == keys
+    assert report["overall"]["n_races"] == 5
+    assert keys <= set(report["baselines"]["uniform"]) and keys <= set(report["baselines"]["start_only"])
+    assert report["params_version"].startswith("cup-2023-01-")
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (written,) = params.glob("cup-*.json")
+    assert written.stem == report["params_version"]
+
+
+@pytest.mark.parametrize("seasons", ["2024-2022", "twenty"])
+def test_backtest_rejects_bad_seasons(seasons: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["backtest", "--results", str(HISTORY / "results.csv"), "--seasons", seasons])
+    assert "--seasons" in capsys.readouterr().err
+
+
+def test_backtest_without_races_in_the_seasons_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", "--results", str(HISTORY / "results.csv"), "--seasons", "1999"]) == 2
+    assert "no races in 1999-1999" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
