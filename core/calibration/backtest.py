@@ -36,6 +36,7 @@ from .metrics import (
     log_score,
     outcome_probabilities,
     pit,
+    pit_histogram,
     ranked_probability_score,
 )
 from .ratings import RatingSettings, RatingTable, fit_ratings
@@ -137,9 +138,10 @@ def aggregate(scores: Sequence[RaceScore]) -> dict[str, float | int]:
 
 
 def pit_deciles(scores: Sequence[RaceScore], n_bins: int = 10) -> np.ndarray:
-    values = np.concatenate([s.pit for s in scores]) if scores else np.zeros(0)
-    counts = np.histogram(values, bins=n_bins, range=(0.0, 1.0))[0]
-    return counts / max(len(values), 1)
+    """Share of driver-races in each PIT bin (all zero when there are none)."""
+    if not scores:
+        return np.zeros(n_bins)
+    return np.asarray(pit_histogram(jnp.asarray(np.concatenate([s.pit for s in scores])), n_bins))
 
 
 def starting_grid(race: HistoricalRace) -> HistoricalRace:

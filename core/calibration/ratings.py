@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple, Protocol
@@ -441,7 +441,3 @@ def _excess_share(
         expected[key] += w * average[finish]
     k = settings.lead_pseudo
     return {key: math.log((actual[key] + k) / (expected[key] + k)) for key in actual}
-
-
-def iter_keys(races: Iterable[RaceLike]) -> set[str]:
-    return {e.driver_key for r in races for e in r.entries}
