@@ -209,10 +209,14 @@ def load_slate(path: str | Path, track_id: str, slate_id: str | None = None) -> 
     `core.sitefiles.drivers_from_players`), and a known track."""
     from .sitefiles import read_site_drivers  # sitefiles builds on this module
 
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
-    drivers = read_drivers_csv(path) if "skill" in header else read_site_drivers(path)
+    drivers = read_site_drivers(path) if is_site_player_list(path) else read_drivers_csv(path)
     return Slate(drivers, get_track(track_id), slate_id or Path(path).stem)
+
+
+def is_site_player_list(path: str | Path) -> bool:
+    """Whether a slate file is a site's player list rather than a drivers file (no `skill` column)."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        return "skill" not in next(csv.reader(handle), [])
 
 
 def sample_slate_path() -> Path:

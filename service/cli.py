@@ -38,6 +38,7 @@ from core.sitefiles import (
     write_draftkings_upload,
     write_fanduel_upload,
 )
+from core.slate import is_site_player_list
 
 console = Console(stderr=False, width=None if sys.stdout.isatty() else 110)
 errors = Console(stderr=True)
@@ -291,7 +292,9 @@ def _optimize(args: argparse.Namespace) -> int:
         calibration_enabled=args.calibration,
         lineups=settings,
     )
-    salaries = args.salaries if args.salaries is not None else _site_file(args.slate)
+    salaries = args.salaries
+    if salaries is None and is_site_player_list(args.slate):
+        salaries = args.slate  # a player list's ids are the upload ids
     players = _site_players(salaries, args.site, [d.name for d in spec.drivers])
     started = time.perf_counter()
     with _phased_progress(spec) as advance:
@@ -306,12 +309,6 @@ def _optimize(args: argparse.Namespace) -> int:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(_optimize_report(result, elapsed))))
         console.print(f"wrote {args.json}")
     return 0
-
-
-def _site_file(path: Path) -> Path | None:
-    """The slate file itself when it is a site's player list (its ids are the upload ids)."""
-    with path.open(encoding="utf-8-sig") as handle:
-        return None if "skill" in handle.readline() else path
 
 
 def _site_players(path: Path | None, site: str, names: list[str]) -> dict[str, SitePlayer] | None:

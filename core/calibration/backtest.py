@@ -200,7 +200,7 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
     observed = jnp.asarray(actual.finish)
     probabilities = outcome_probabilities(finish, n)
     winner = int(np.argmin(actual.finish))
-    wins = np.asarray(jnp.mean(finish == 1, axis=1))
+    wins = np.asarray(probabilities[:, 0])  # P(finish 1st) per driver
     win_share = (wins * scenarios.n_scenarios + WIN_PRIOR) / (scenarios.n_scenarios + WIN_PRIOR * n)
     covered = tuple(int(jnp.sum(interval_coverage(finish, observed, level))) for level in LEVELS)
     if race.has_fastest_laps:

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -34,42 +34,11 @@ import numpy as np
 from jax import Array
 from jax.scipy.optimize import minimize
 
+from ..history import HistoricalRace, RaceEntry
 from ..sim import ArchetypeParams, default_params
 from ..slate import ARCHETYPES, Archetype, FittedRatings
 
 RACES_PER_SEASON = 36.0
-
-
-class EntryLike(Protocol):
-    @property
-    def driver_key(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def finish(self) -> int: ...
-    @property
-    def laps_led(self) -> int: ...
-    @property
-    def fastest_laps(self) -> int | None: ...
-    @property
-    def dnf(self) -> bool: ...
-    @property
-    def team(self) -> str: ...
-    @property
-    def avg_position(self) -> float | None: ...
-
-
-class RaceLike(Protocol):
-    @property
-    def season(self) -> int: ...
-    @property
-    def race_number(self) -> int: ...
-    @property
-    def archetype(self) -> Archetype: ...
-    @property
-    def laps(self) -> int: ...
-    @property
-    def entries(self) -> Sequence[EntryLike]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +146,14 @@ def race_time(season: int, race_number: int) -> float:
     return season + (race_number - 1) / RACES_PER_SEASON
 
 
-def age_weights(races: Sequence[RaceLike], as_of: tuple[int, int], half_life: float) -> np.ndarray:
+def age_weights(races: Sequence[HistoricalRace], as_of: tuple[int, int], half_life: float) -> np.ndarray:
     now = race_time(*as_of)
     ages = np.asarray([now - race_time(r.season, r.race_number) for r in races])
     return np.power(0.5, ages / half_life)
 
 
 def fit_ratings(
-    races: Sequence[RaceLike], as_of: tuple[int, int], settings: RatingSettings | None = None
+    races: Sequence[HistoricalRace], as_of: tuple[int, int], settings: RatingSettings | None = None
 ) -> RatingTable:
     """Fit every rating from `races` (all strictly before `as_of`, in any order)."""
     settings = settings or RatingSettings()
@@ -229,8 +198,8 @@ def fit_ratings(
 
 
 def _rankings(
-    races: Sequence[RaceLike], weights: np.ndarray, running_order_weight: float
-) -> list[tuple[RaceLike, list[EntryLike], float]]:
+    races: Sequence[HistoricalRace], weights: np.ndarray, running_order_weight: float
+) -> list[tuple[HistoricalRace, list[RaceEntry], float]]:
     """The orders the strength fit explains, with their weights: each race's running cars by
     finish and, where the race logs have it, every car by average running position."""
     rankings = []
@@ -244,7 +213,7 @@ def _rankings(
     return rankings
 
 
-def _design(races: Sequence[RaceLike], weights: np.ndarray, running_order_weight: float) -> _Design:
+def _design(races: Sequence[HistoricalRace], weights: np.ndarray, running_order_weight: float) -> _Design:
     ordered = sorted(races, key=lambda r: (r.season, r.race_number))
     keys = sorted({e.driver_key for r in races for e in r.entries})
     teams = [""] + sorted({e.team for r in races for e in r.entries} - {""})
@@ -392,7 +361,7 @@ def _minimise(
 
 
 def _base_dnf_rates(
-    races: Sequence[RaceLike], weights: np.ndarray, settings: RatingSettings
+    races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings
 ) -> dict[Archetype, float]:
     dnfs: dict[str, float] = defaultdict(float)
     cars: dict[str, float] = defaultdict(float)
@@ -405,7 +374,10 @@ def _base_dnf_rates(
 
 
 def _dnf_ratios(
-    races: Sequence[RaceLike], weights: np.ndarray, base: Mapping[Archetype, float], settings: RatingSettings
+    races: Sequence[HistoricalRace],
+    weights: np.ndarray,
+    base: Mapping[Archetype, float],
+    settings: RatingSettings,
 ) -> dict[str, float]:
     observed: dict[str, float] = defaultdict(float)
     expected: dict[str, float] = defaultdict(float)
@@ -418,7 +390,7 @@ def _dnf_ratios(
 
 
 def _excess_share(
-    races: Sequence[RaceLike], weights: np.ndarray, settings: RatingSettings, column: str
+    races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings, column: str
 ) -> dict[str, float]:
     """log((share + k) / (expected share + k)), where the expected share is the average share of
     the same finishing position over all races (races without the column are skipped)."""
