@@ -58,7 +58,10 @@ def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
     if settings.start_weight is None:
         return params
     return dataclasses.replace(
-        params, start_weight=settings.start_weight, reverse_order=settings.reverse_order
+        params,
+        start_weight=settings.start_weight,
+        reverse_order=settings.reverse_order,
+        team_shock=settings.team_shock,
     )
 
 

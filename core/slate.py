@@ -58,6 +58,7 @@ class FittedRatings:
     dominance: float
     speed: float
     dnf_rate: float
+    team: str = ""  # the car's team: teammates share a pace shock in each race ("" unknown)
 
 
 @dataclass(frozen=True, slots=True)

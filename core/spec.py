@@ -64,6 +64,7 @@ class FittedRatingsSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     dominance: float
     speed: float
     dnf_rate: float
+    team: str = ""
 
 
 class TrackSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,6 +96,7 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     params_version: str
     start_weight: float | None
     reverse_order: bool
+    team_shock: float = 0.0  # sd of the pace shock teammates share (fitted; 0 without calibration)
 
 
 OBJECTIVES = ("mean", "upside", "floor")
@@ -186,15 +188,16 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         for driver_id in conditions:
             if driver_id not in known:
                 raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
-        params_version, start_weight, reverse_order = PARAMS_VERSION, None, False
+        params_version, start_weight, reverse_order, team_shock = PARAMS_VERSION, None, False, 0.0
         if calibration_enabled:
             params = params or load_params()
             drivers = [_with_ratings(d, params, track) for d in drivers]
             fitted = params.table.archetype_params(track.archetype)
-            params_version, start_weight, reverse_order = (
+            params_version, start_weight, reverse_order, team_shock = (
                 params.version,
                 fitted.start_weight,
                 fitted.reverse_order,
+                fitted.team_shock,
             )
         specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
         return cls(
@@ -211,6 +214,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 params_version=params_version,
                 start_weight=start_weight,
                 reverse_order=reverse_order,
+                team_shock=team_shock,
             ),
             lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )
@@ -294,7 +298,7 @@ def _driver_spec(driver: Driver, condition: LapsLed | None, laps: int) -> Driver
     if driver.ratings is not None:
         r = driver.ratings
         ratings = FittedRatingsSpec(
-            strength=r.strength, dominance=r.dominance, speed=r.speed, dnf_rate=r.dnf_rate
+            strength=r.strength, dominance=r.dominance, speed=r.speed, dnf_rate=r.dnf_rate, team=r.team
         )
     return DriverSpec(
         driver_id=driver.driver_id,

@@ -23,7 +23,7 @@ from ..slate import ARCHETYPES, DATA_DIR, Archetype
 from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable
 
 PARAMS_DIR = DATA_DIR / "params"
-FORMAT = 1
+FORMAT = 2  # 2: archetypes carry team_shock, drivers' teams feed the kernel
 _DIGITS = 5
 
 
@@ -41,6 +41,7 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     start_weight: float
     dnf_rate: float
     form_scale: float
+    team_shock: float
 
 
 class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -91,6 +92,7 @@ def params_content(
                 start_weight=_rounded(f.start_weight),
                 dnf_rate=_rounded(f.dnf_rate),
                 form_scale=_rounded(f.form_scale),
+                team_shock=_rounded(f.team_shock),
             )
             for a, f in table.archetypes.items()
         },
@@ -188,7 +190,10 @@ def _table(content: ParamsContent) -> RatingTable:
         },
         archetypes={
             _archetype(a): ArchetypeFit(
-                start_weight=f.start_weight, dnf_rate=f.dnf_rate, form_scale=f.form_scale
+                start_weight=f.start_weight,
+                dnf_rate=f.dnf_rate,
+                form_scale=f.form_scale,
+                team_shock=f.team_shock,
             )
             for a, f in content.archetypes.items()
         },

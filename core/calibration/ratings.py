@@ -82,6 +82,7 @@ class ArchetypeFit:
     start_weight: float  # Plackett-Luce log-weight of the pole sitter over the last starter
     dnf_rate: float  # DNF rate of an average car
     form_scale: float  # how much of a driver's (and team's) overall strength carries to the archetype
+    team_shock: float = 0.0  # sd of the pace shock a team's cars share in a race (see _team_shocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class RatingTable:
             default_params(archetype),
             start_weight=self.archetypes[archetype].start_weight,
             reverse_order=self.settings.reverse_order,
+            team_shock=self.archetypes[archetype].team_shock,
         )
 
     def ratings(self, driver_key: str, archetype: Archetype, team: str | None = None) -> FittedRatings:
@@ -113,15 +115,21 @@ class RatingTable:
             team_strength = self.team_strength.get(team or "", 0.0)
             strength = self.rookie_strength[archetype] + fit.form_scale * team_strength
             return FittedRatings(
-                strength=self.settings.sharpness * strength, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate
+                strength=self.settings.sharpness * strength,
+                dominance=0.0,
+                speed=0.0,
+                dnf_rate=fit.dnf_rate,
+                team=team or "",
             )
-        team_strength = self.team_strength.get(rating.team if team is None else team, 0.0)
+        team = rating.team if team is None else team
+        team_strength = self.team_strength.get(team, 0.0)
         return FittedRatings(
             strength=self.settings.sharpness
             * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
             dominance=rating.dominance,
             speed=rating.speed,
             dnf_rate=min(fit.dnf_rate * rating.dnf_ratio, 0.95),
+            team=team,
         )
 
 
@@ -168,6 +176,7 @@ def fit_ratings(
     dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
     dominance = _excess_share(races, weights, settings, "laps_led")
     speed = _excess_share(races, weights, settings, "fastest_laps")
+    team_shock = _team_shocks(races, weights)
     drivers = {
         key: DriverRating(
             driver_key=key,
@@ -182,7 +191,10 @@ def fit_ratings(
     }
     archetypes = {
         a: ArchetypeFit(
-            start_weight=float(fit.start_weights[k]), dnf_rate=base_dnf[a], form_scale=float(fit.scale[k])
+            start_weight=float(fit.start_weights[k]),
+            dnf_rate=base_dnf[a],
+            form_scale=float(fit.scale[k]),
+            team_shock=team_shock[a],
         )
         for k, a in enumerate(ARCHETYPES)
     }
@@ -413,3 +425,44 @@ def _excess_share(
         expected[key] += w * average[finish]
     k = settings.lead_pseudo
     return {key: math.log((actual[key] + k) / (expected[key] + k)) for key in actual}
+
+
+MAX_TEAM_CORRELATION = 0.5
+
+
+def _team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
+    """Per archetype, the sd of a team's shared pace shock that gives teammates the correlation
+    history shows.
+
+    A running car's residual is its finish minus its driver's age-weighted mean finish, centred
+    per race. Teammates' residuals correlate more than other pairs' (which carry the zero-sum
+    effect of ranks that the kernel already has); that excess rho is read as the correlation of
+    their pace, and a shock of variance rho / (1 - rho) x pi^2 / 6 (the Gumbel noise's variance)
+    gives it. An archetype without teammate pairs gets 0.
+    """
+    finishes: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for race, w in zip(races, weights, strict=True):
+        for e in race.entries:
+            finishes[e.driver_key].append((w, e.finish))
+    mean = {k: np.average([f for _, f in v], weights=[w for w, _ in v]) for k, v in finishes.items()}
+    sums = {a: np.zeros((2, 3)) for a in ARCHETYPES}  # [others, teammates] x [sum r_i r_j, r_i^2, r_j^2]
+    for race, w in zip(races, weights, strict=True):
+        running = [e for e in race.entries if not e.dnf]
+        if len(running) < 3:
+            continue
+        residual = np.asarray([e.finish - mean[e.driver_key] for e in running])
+        residual -= residual.mean()
+        teams = np.asarray([e.team or f"\0{i}" for i, e in enumerate(running)])
+        i, j = np.triu_indices(len(running), 1)
+        same = (teams[i] == teams[j]).astype(int)
+        products = np.stack([residual[i] * residual[j], residual[i] ** 2, residual[j] ** 2], axis=1)
+        np.add.at(sums[race.archetype], same, w * products)
+    shocks = {}
+    for a, ((other, other_i, other_j), (mates, mates_i, mates_j)) in sums.items():
+        if mates_i <= 0 or other_i <= 0:
+            shocks[a] = 0.0
+            continue
+        excess = mates / math.sqrt(mates_i * mates_j) - other / math.sqrt(other_i * other_j)
+        rho = min(max(excess, 0.0), MAX_TEAM_CORRELATION)
+        shocks[a] = math.sqrt(rho / (1 - rho) * math.pi**2 / 6)
+    return shocks

@@ -245,6 +245,10 @@ def simulate_race(
     reverse = jnp.asarray(params.reverse_order)
     gumbel = -jnp.log(-jnp.log(jnp.where(reverse, 1.0 - u_pace, u_pace)))
     pace = strength / jnp.asarray(params.regime_order_noise)[regime] + jnp.where(reverse, -gumbel, gumbel)
+    if drivers.team_members is not None:  # teammates share a shock, drawn from a stream of its own
+        n_teams = drivers.team_members.shape[1]
+        shocks = params.team_shock * jax.random.normal(jax.random.fold_in(key, 2), (n_teams,))
+        pace = pace + drivers.team_members @ shocks
     finish = _finish_positions(running, pace, exit_lap)
     winner = finish == 1
 

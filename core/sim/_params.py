@@ -10,6 +10,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
 from ..slate import Archetype, Driver
 from ._types import DriverFloats, DriverInts
@@ -50,6 +51,10 @@ class ArchetypeParams:
     # last running car is drawn first), which is sharp at the back of the field and loose at the
     # front, as real results are. Fitted ratings say which one they were fitted for.
     reverse_order: bool = False
+    # Standard deviation of a normal pace shock that a team's cars share in a race (same equipment,
+    # same set-up, drafting partners), in units of the finishing-order noise. It applies to drivers
+    # whose fitted ratings name a team (see driver_inputs); 0 leaves drivers independent.
+    team_shock: float = 0.0
     n_blocks: int = dataclasses.field(default=20, metadata={"static": True})
 
 
@@ -151,19 +156,40 @@ class DriverInputs(NamedTuple):
     lead_bias: DriverFloats  # extra log-weight for leading laps
     speed_bias: DriverFloats  # extra log-weight for fastest laps
     dnf_hazard: DriverFloats  # per-race DNF hazard at chaos 1
+    # drivers x teams, one 1 per row: the team whose pace shock each driver shares (a driver of
+    # no known team is a team of one). None: no team shocks (the shape is part of the program).
+    team_members: Float[Array, "drivers teams"] | None = None
 
 
 def driver_inputs(drivers: Sequence[Driver], params: ArchetypeParams, *, use_ratings: bool) -> DriverInputs:
-    """Map drivers to kernel inputs: fitted ratings where asked for and present, else raw inputs."""
+    """Map drivers to kernel inputs: fitted ratings where asked for and present, else raw inputs.
+
+    Team shocks need both a positive params.team_shock and fitted ratings that name teams.
+    """
     rows = [_driver_row(d, params, use_ratings=use_ratings) for d in drivers]
     columns = np.asarray(rows, dtype=np.float64).T
+    teams = [d.ratings.team if use_ratings and d.ratings is not None else "" for d in drivers]
     return DriverInputs(
         start_position=jnp.asarray([d.start_position for d in drivers], dtype=jnp.int32),
         strength=jnp.asarray(columns[0], dtype=jnp.float32),
         lead_bias=jnp.asarray(columns[1], dtype=jnp.float32),
         speed_bias=jnp.asarray(columns[2], dtype=jnp.float32),
         dnf_hazard=jnp.asarray(columns[3], dtype=jnp.float32),
+        team_members=team_members(teams) if params.team_shock > 0 and any(teams) else None,
     )
+
+
+def team_members(teams: Sequence[str]) -> Float[Array, "drivers teams"]:
+    """One-hot team membership; every driver with no team ("") is a team of its own.
+
+    There are as many columns as drivers (the unused ones all zero), so the kernel's shapes depend
+    on the field size alone and a new mix of teams never costs a compilation.
+    """
+    labels = [team or f"\0{i}" for i, team in enumerate(teams)]
+    columns = {label: j for j, label in enumerate(dict.fromkeys(labels))}
+    members = np.zeros((len(teams), len(teams)), np.float32)
+    members[np.arange(len(teams)), [columns[label] for label in labels]] = 1.0
+    return jnp.asarray(members)
 
 
 def _driver_row(driver: Driver, params: ArchetypeParams, *, use_ratings: bool) -> tuple[float, ...]:

@@ -20,8 +20,11 @@ TRUE_STRENGTH = np.linspace(2.0, -2.0, N_DRIVERS)  # driver 0 is the best
 CRASHER = 9  # crashes four times as often as the others
 
 
-def synthetic_history(n_races: int, seed: int = 0, archetype: str = "intermediate") -> list[HistoricalRace]:
-    """Races drawn from a known Plackett-Luce model from the back, with one crash-prone driver."""
+def synthetic_history(
+    n_races: int, seed: int = 0, archetype: str = "intermediate", team_shock: float = 0.0
+) -> list[HistoricalRace]:
+    """Races drawn from a known Plackett-Luce model from the back, with one crash-prone driver
+    (and, with team_shock, a normal pace shock per race that each team's five cars share)."""
     rng = np.random.default_rng(seed)
     races = []
     for k in range(n_races):
@@ -30,6 +33,8 @@ def synthetic_history(n_races: int, seed: int = 0, archetype: str = "intermediat
         dnf = rng.random(N_DRIVERS) < dnf_p
         # Reverse Plackett-Luce: sort ascending by -strength + Gumbel, i.e. descending by strength - Gumbel.
         pace = TRUE_STRENGTH - rng.gumbel(size=N_DRIVERS)
+        if team_shock > 0:
+            pace += team_shock * np.repeat(rng.normal(size=2), N_DRIVERS // 2)
         exit_lap = rng.integers(1, 200, N_DRIVERS)
         key = np.where(dnf, -1000.0 + exit_lap, pace)
         order = np.argsort(-key)
@@ -119,6 +124,14 @@ def test_a_rookie_in_a_strong_team_starts_above_one_in_a_weak_team(table) -> Non
     unknown = table.ratings("never raced", "intermediate", team="Nobody Racing").strength
     assert fast > unknown > slow
     assert table.drivers["driver 0"].team == "Fast Racing"
+
+
+def test_team_shock_is_found_where_teammates_share_pace_and_not_elsewhere(table) -> None:
+    shared = fit_ratings(synthetic_history(150, seed=3, team_shock=1.0), (2025, 1))
+    assert 0.5 < shared.archetypes["intermediate"].team_shock < 1.5
+    assert table.archetypes["intermediate"].team_shock < 0.4
+    assert shared.archetype_params("intermediate").team_shock == shared.archetypes["intermediate"].team_shock
+    assert shared.ratings("driver 0", "intermediate").team == "Fast Racing"
 
 
 def test_fit_refuses_a_race_on_or_after_as_of(history) -> None:

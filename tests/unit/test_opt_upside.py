@@ -1,7 +1,9 @@
 """The upside objective really targets the tail: judged on FRESH scenarios (the real kernel).
 
-Lineups are fitted on 4,000 scenarios (seed 1) and judged on 20,000 others (seed 2) against the
+Lineups are fitted on 4,000 scenarios (seed 1) and judged on 100,000 others (seed 2) against the
 same target, so a lineup that only overfits the fitting scenarios' lucky draws gains nothing.
+The slate is calibrated (the CLI's and the service's default): fitted ratings, and teammates who
+share a pace shock in each race, which is what gives some lineups fatter upper tails than others.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ def fitted() -> tuple[np.ndarray, np.ndarray, LineupRules]:
     slate = load_slate(sample_slate_path(), "bristol")
 
     def simulate(n_scenarios: int, seed: int) -> tuple[tuple[str, ...], np.ndarray]:
-        spec = ConstraintSpec.compile(slate.drivers, slate.track, site="draftkings", n_scenarios=n_scenarios)
+        spec = ConstraintSpec.compile(
+            slate.drivers, slate.track, site="draftkings", n_scenarios=n_scenarios, calibration_enabled=True
+        )
         scenarios = run_simulation(spec, seed=seed).scenarios
         return scenarios.driver_ids, scenarios.points
 
     ids, fit = simulate(4_000, 1)
-    fresh_ids, fresh = simulate(20_000, 2)
+    fresh_ids, fresh = simulate(100_000, 2)
     assert fresh_ids == ids
     salary = {d.driver_id: d.salary for d in slate.drivers}
     rules = compile_rules(DRAFTKINGS, ids, [salary[i] for i in ids], max_overlap=MAX_OVERLAP)
@@ -44,11 +48,6 @@ def fresh_hits(fresh: np.ndarray, portfolio: Portfolio) -> np.ndarray:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 3): a single upside lineup fitted on 4,000 scenarios reaches the target no more "
-    "often than the mean lineup on fresh scenarios (1.24% vs 1.27%); the portfolio test below holds",
-)
 def test_upside_lineup_beats_the_target_more_often_on_fresh_scenarios(
     fitted: tuple[np.ndarray, np.ndarray, LineupRules],
 ) -> None:
@@ -57,8 +56,10 @@ def test_upside_lineup_beats_the_target_more_often_on_fresh_scenarios(
     upside = build_portfolio(fit, rules, objective="upside")
     assert upside.target == mean.target  # both default to the mean lineup's 99th percentile
     assert mean.lineups[0].p_beat_target == pytest.approx(0.01, abs=1e-3)
-    mean_rate, upside_rate = fresh_hits(fresh, mean).mean(), fresh_hits(fresh, upside).mean()
-    assert upside_rate > mean_rate, (
+    mean_hits, upside_hits = fresh_hits(fresh, mean)[0], fresh_hits(fresh, upside)[0]
+    mean_rate, upside_rate = mean_hits.mean(), upside_hits.mean()
+    paired_se = np.sqrt(np.mean((upside_hits.astype(float) - mean_hits) ** 2) / len(mean_hits))
+    assert upside_rate - mean_rate > 3 * paired_se, (
         f"fresh P(reach {upside.target:.1f}): upside lineup {upside_rate:.4f} {upside.lineups[0].drivers}, "
         f"mean lineup {mean_rate:.4f} {mean.lineups[0].drivers} (fitted: "
         f"{upside.lineups[0].p_beat_target:.4f} vs {mean.lineups[0].p_beat_target:.4f})"
