@@ -430,15 +430,15 @@ def _excess_share(
 MAX_TEAM_CORRELATION = 0.5
 
 
-def _team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
-    """Per archetype, the sd of a team's shared pace shock that gives teammates the correlation
-    history shows.
+def teammate_correlations(
+    races: Sequence[HistoricalRace], weights: np.ndarray
+) -> dict[Archetype, tuple[float, float] | None]:
+    """Per archetype, (teammates, other pairs): the age-weighted correlation of running cars'
+    finish residuals within a race (None where an archetype has no pairs of either kind).
 
-    A running car's residual is its finish minus its driver's age-weighted mean finish, centred
-    per race. Teammates' residuals correlate more than other pairs' (which carry the zero-sum
-    effect of ranks that the kernel already has); that excess rho is read as the correlation of
-    their pace, and a shock of variance rho / (1 - rho) x pi^2 / 6 (the Gumbel noise's variance)
-    gives it. An archetype without teammate pairs gets 0.
+    A residual is the finish minus the driver's age-weighted mean finish, centred per race. Other
+    pairs correlate negatively just because ranks sum to a constant; the teammates' excess over
+    them is what a shared shock explains.
     """
     finishes: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for race, w in zip(races, weights, strict=True):
@@ -457,12 +457,23 @@ def _team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[A
         same = (teams[i] == teams[j]).astype(int)
         products = np.stack([residual[i] * residual[j], residual[i] ** 2, residual[j] ** 2], axis=1)
         np.add.at(sums[race.archetype], same, w * products)
-    shocks = {}
+    correlations: dict[Archetype, tuple[float, float] | None] = {}
     for a, ((other, other_i, other_j), (mates, mates_i, mates_j)) in sums.items():
         if mates_i <= 0 or other_i <= 0:
-            shocks[a] = 0.0
-            continue
-        excess = mates / math.sqrt(mates_i * mates_j) - other / math.sqrt(other_i * other_j)
-        rho = min(max(excess, 0.0), MAX_TEAM_CORRELATION)
+            correlations[a] = None
+        else:
+            correlations[a] = (mates / math.sqrt(mates_i * mates_j), other / math.sqrt(other_i * other_j))
+    return correlations
+
+
+def _team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
+    """Per archetype, the sd of a team's shared pace shock that gives teammates the correlation
+    history shows: the teammates' excess correlation rho (teammate_correlations) is read as the
+    correlation of their pace, which a shock of variance rho / (1 - rho) x pi^2 / 6 (the Gumbel
+    noise's variance) gives. An archetype without teammate pairs gets 0.
+    """
+    shocks = {}
+    for a, pair in teammate_correlations(races, weights).items():
+        rho = 0.0 if pair is None else min(max(pair[0] - pair[1], 0.0), MAX_TEAM_CORRELATION)
         shocks[a] = math.sqrt(rho / (1 - rho) * math.pi**2 / 6)
     return shocks
