@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 from collections.abc import Sequence
 
 import jax
 import numpy as np
 
-from core.calibration.ratings import MAX_TEAM_CORRELATION, _team_shocks, teammate_correlations
+from core.calibration.ratings import shock_for, team_shocks, teammate_correlations
 from core.history import HistoricalRace, RaceEntry, load_history, shared_logs_path, shared_results_path
 from core.run import archetype_params
 from core.scoring import DRAFTKINGS_SCORING
@@ -42,9 +41,8 @@ def history_table(first: int, last: int) -> None:
         if pair is None:
             print(f"{archetype:15} no pairs")
             continue
-        excess = min(max(pair[0] - pair[1], 0.0), MAX_TEAM_CORRELATION)
-        shock = math.sqrt(excess / (1 - excess) * math.pi**2 / 6)
-        print(f"{archetype:15} {pair[0]:10.3f} {pair[1]:8.3f} {pair[0] - pair[1]:8.3f} {shock:7.3f}")
+        excess = pair[0] - pair[1]
+        print(f"{archetype:15} {pair[0]:10.3f} {pair[1]:8.3f} {excess:8.3f} {shock_for(excess):7.3f}")
 
 
 def simulated_races(shock: float, n_races: int, seed: int) -> list[HistoricalRace]:
@@ -101,7 +99,7 @@ def recovery_table(n_races: int, seed: int) -> None:
     print(f"\nrecovery: {n_races} kernel races of the calibrated {RECOVERY_TRACK} sample per shock")
     for shock in RECOVERY_SHOCKS:
         races = simulated_races(shock, n_races, seed)
-        estimate = _team_shocks(races, np.ones(len(races)))[races[0].archetype]
+        estimate = team_shocks(races, np.ones(len(races)))[races[0].archetype]
         print(f"true shock {shock:4.2f}  estimated {estimate:5.3f}")
 
 

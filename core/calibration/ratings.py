@@ -82,7 +82,7 @@ class ArchetypeFit:
     start_weight: float  # Plackett-Luce log-weight of the pole sitter over the last starter
     dnf_rate: float  # DNF rate of an average car
     form_scale: float  # how much of a driver's (and team's) overall strength carries to the archetype
-    team_shock: float = 0.0  # sd of the pace shock a team's cars share in a race (see _team_shocks)
+    team_shock: float = 0.0  # sd of the pace shock a team's cars share in a race (see team_shocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +176,7 @@ def fit_ratings(
     dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
     dominance = _excess_share(races, weights, settings, "laps_led")
     speed = _excess_share(races, weights, settings, "fastest_laps")
-    team_shock = _team_shocks(races, weights)
+    team_shock = team_shocks(races, weights)
     drivers = {
         key: DriverRating(
             driver_key=key,
@@ -466,14 +466,18 @@ def teammate_correlations(
     return correlations
 
 
-def _team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
+def team_shocks(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
     """Per archetype, the sd of a team's shared pace shock that gives teammates the correlation
     history shows: the teammates' excess correlation rho (teammate_correlations) is read as the
     correlation of their pace, which a shock of variance rho / (1 - rho) x pi^2 / 6 (the Gumbel
     noise's variance) gives. An archetype without teammate pairs gets 0.
     """
-    shocks = {}
-    for a, pair in teammate_correlations(races, weights).items():
-        rho = 0.0 if pair is None else min(max(pair[0] - pair[1], 0.0), MAX_TEAM_CORRELATION)
-        shocks[a] = math.sqrt(rho / (1 - rho) * math.pi**2 / 6)
-    return shocks
+    correlations = teammate_correlations(races, weights)
+    return {a: 0.0 if pair is None else shock_for(pair[0] - pair[1]) for a, pair in correlations.items()}
+
+
+def shock_for(excess_correlation: float) -> float:
+    """The sd of a shared normal shock that gives Gumbel pace noise (variance pi^2 / 6) this
+    correlation (clipped to [0, MAX_TEAM_CORRELATION])."""
+    rho = min(max(excess_correlation, 0.0), MAX_TEAM_CORRELATION)
+    return math.sqrt(rho / (1 - rho) * math.pi**2 / 6)
