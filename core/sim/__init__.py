@@ -4,6 +4,7 @@ from ._kernel import AXIOMS as AXIOMS
 from ._kernel import Race as Race
 from ._kernel import simulate_chunk as simulate_chunk
 from ._kernel import simulate_race as simulate_race
+from ._kernel import sub_batch_for as sub_batch_for
 from ._params import DEFAULT_PARAMS as DEFAULT_PARAMS
 from ._params import PARAMS_VERSION as PARAMS_VERSION
 from ._params import REGIMES as REGIMES

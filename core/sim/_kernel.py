@@ -8,8 +8,9 @@ sum that ends at exactly 1), and the kernel re-checks every axiom and reports vi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,10 @@ from ._params import ArchetypeParams, DriverInputs
 from ._types import Key
 
 MAX_CAUTIONS = 63
+# On CPU, vmapping a whole chunk at once streams every per-driver intermediate through memory;
+# sub-batches of this many scenarios keep them in cache (about 1.5x faster on a 2-core CPU,
+# benchmarks/scenarios.py). Accelerators take the whole chunk in one vmap.
+CPU_SUB_BATCH = 4096
 _LOG_FACTORIALS = np.cumsum(np.log(np.maximum(np.arange(MAX_CAUTIONS + 1), 1))).astype(np.float32)
 
 AXIOMS = (
@@ -63,7 +68,7 @@ def _draw_cautions(rate: Float[Array, ""], u: Float[Array, ""]) -> Int[Array, ""
     """Poisson(rate) by inverse CDF over a fixed support: no data-dependent loop."""
     counts = jnp.arange(MAX_CAUTIONS + 1, dtype=jnp.float32)
     log_pmf = counts * jnp.log(jnp.maximum(rate, 1e-6)) - rate - _LOG_FACTORIALS
-    return jnp.sum(jnp.cumsum(jnp.exp(log_pmf)) < u).astype(jnp.int32)
+    return jnp.sum(_prefix_sum(jnp.exp(log_pmf)) < u).astype(jnp.int32)
 
 
 def _ranks(order_key: Float[Array, drivers]) -> Int[Array, drivers]:
@@ -95,20 +100,28 @@ def _finish_positions(
 
 def _block_ends(spacings: Float[Array, blocks], laps: Int[Array, ""]) -> Int[Array, blocks]:
     """End laps of blocks with random lengths that tile the race; the last block has >= 1 lap."""
-    cumulative = jnp.cumsum(spacings)
+    cumulative = _prefix_sum(spacings)
     ends = jnp.floor(laps.astype(jnp.float32) * cumulative / cumulative[-1]).astype(jnp.int32)
     return jnp.minimum(ends, laps - 1).at[-1].set(laps)
 
 
-def _cumulative_share(weights: Float[Array, "rows drivers"]) -> Float[Array, "rows drivers"]:
-    """Row-wise cumulative share; the last column is exactly 1 (cumsum[-1] / cumsum[-1])."""
-    cumulative = jnp.cumsum(weights, axis=-1)
-    return cumulative / cumulative[:, -1:]
+def _cumulative_share(weights: Float[Array, drivers]) -> Float[Array, drivers]:
+    """Cumulative share of the weights; the last entry is exactly 1 (cumsum[-1] / cumsum[-1])."""
+    cumulative = _prefix_sum(weights)
+    return cumulative / cumulative[-1]
+
+
+def _prefix_sum(x: Float[Array, n]) -> Float[Array, n]:
+    """Cumulative sum along the last axis as a product with an upper-triangular matrix of ones:
+    on CPU a small matrix product is far cheaper than XLA's windowed cumsum."""
+    n = x.shape[-1]
+    upper = jnp.asarray(np.triu(np.ones((n, n), np.float32)))
+    return jnp.matmul(x, upper, precision=jax.lax.Precision.HIGHEST)
 
 
 def _draw(share: Float[Array, drivers], u: Float[Array, blocks]) -> Int[Array, blocks]:
     """Inverse CDF: the first driver whose cumulative share exceeds u (never one of weight zero)."""
-    return jnp.sum(share[None, :] <= u[:, None], axis=1, dtype=jnp.int8).astype(jnp.int32)
+    return jnp.searchsorted(share, u, side="right", method="scan").astype(jnp.int32)
 
 
 def _laps_led(
@@ -124,12 +137,12 @@ def _laps_led(
     the block ended, the block is redrawn among the cars that finish the race, reusing where u fell
     inside the retired car's interval (a fresh uniform). The winner leads the last block; laps sum
     to the race length exactly."""
-    share = _cumulative_share(lead_weight[None, :])[0]
+    share = _cumulative_share(lead_weight)
     u = u_lead[:-1]
     drawn = _draw(share, u)
     below = jnp.where(drawn > 0, share[jnp.maximum(drawn - 1, 0)], 0.0)
     within = jnp.clip((u - below) / jnp.maximum(share[drawn] - below, 1e-30), 0.0, 1.0 - 2.0**-24)
-    finisher_share = _cumulative_share((lead_weight * running)[None, :])[0]
+    finisher_share = _cumulative_share(lead_weight * running)
     leader = jnp.where(exit_lap[drawn] >= block_end[:-1], drawn, _draw(finisher_share, within))
     block_laps = jnp.diff(block_end, prepend=0)[:-1]
     led = jnp.zeros(lead_weight.shape[0], jnp.int32).at[leader].add(block_laps)
@@ -151,7 +164,7 @@ def _fastest_laps(
     every lap, so the total stays exactly the green-lap count.
     """
     on_track = exit_lap / laps
-    share = _cumulative_share((speed_weight * on_track)[None, :])[0]
+    share = _cumulative_share(speed_weight * on_track)
     upper = jnp.floor(green_laps * share + u_phase).astype(jnp.int32)
     split = jnp.diff(upper, prepend=0)
     cap = (exit_lap * green_laps) // laps
@@ -293,7 +306,7 @@ def simulate_race(
     )
 
 
-@partial(jax.jit, static_argnames=("scoring",))
+@partial(jax.jit, static_argnames=("scoring", "sub_batch"))
 def simulate_chunk(
     drivers: DriverInputs,
     params: ArchetypeParams,
@@ -302,10 +315,22 @@ def simulate_chunk(
     *,
     key: Key,
     scoring: ScoringRules,
+    sub_batch: int | None = None,
 ) -> Race:
-    """Races for the given scenario indices; scenario k always uses fold_in(key, k)."""
+    """Races for the given scenario indices; scenario k always uses fold_in(key, k).
+
+    sub_batch: vmap this many scenarios at a time in a loop (None: the whole chunk at once). It
+    changes speed only: every scenario is computed by the same per-scenario program.
+    """
 
     def one(index: Int[Array, ""]) -> Race:
         return simulate_race(drivers, params, race_length, scoring, key=jax.random.fold_in(key, index))
 
-    return jax.vmap(one)(scenario_index)
+    if sub_batch is None or sub_batch >= scenario_index.shape[0]:
+        return jax.vmap(one)(scenario_index)
+    return cast(Race, jax.lax.map(one, scenario_index, batch_size=sub_batch))
+
+
+def sub_batch_for(devices: Sequence[jax.Device]) -> int | None:
+    """The sub-batch simulate_chunk should use on these devices (one CPU: CPU_SUB_BATCH)."""
+    return CPU_SUB_BATCH if len(devices) == 1 and devices[0].platform == "cpu" else None

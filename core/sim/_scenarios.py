@@ -20,7 +20,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ..errors import AxiomViolation, Cancelled, Infeasible, InvalidInput
 from ..scoring import ScoringRules
 from ..slate import check_race_length
-from ._kernel import AXIOMS, Race, simulate_chunk
+from ._kernel import AXIOMS, Race, simulate_chunk, sub_batch_for
 from ._params import REGIMES, ArchetypeParams, DriverInputs
 from ._types import Key
 
@@ -203,9 +203,11 @@ def _dispatch(
         mesh = Mesh(np.asarray(devices), ("scenarios",))
         spec = PartitionSpec("scenarios")  # type: ignore[no-untyped-call]
         index = jax.device_put(index, NamedSharding(mesh, spec))
-    return cast(
-        Race, simulate_chunk(drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring)
-    )
+    chunk = simulate_chunk(
+        drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring,
+        sub_batch=sub_batch_for(devices),
+    )  # fmt: skip
+    return cast(Race, chunk)
 
 
 def _to_host(race: Race, first_index: int) -> dict[str, np.ndarray]:
@@ -274,18 +276,20 @@ def _check_acceptance(
 def _diagnostics(
     out: dict[str, np.ndarray], start: np.ndarray, generated: int, rejections: dict[str, int]
 ) -> Diagnostics:
-    n = out["points"].shape[0]
+    n, n_drivers = out["points"].shape
     regimes = np.bincount(out["regime"].astype(np.int64), minlength=len(REGIMES)) / n
+    # Integer sums and counts: exact, and several times faster than float means on 10^7 cells.
+    position_change = np.abs(start[None, :] - out["finish_position"]).sum(dtype=np.int64)
     return Diagnostics(
         n_scenarios_generated=generated,
         n_valid=n,
         rejection_rate=1.0 - n / generated,
         rejections_by_reason=dict(sorted(rejections.items(), key=lambda kv: -kv[1])),
-        avg_laps_led=float(out["laps_led"].max(axis=1).mean()),
-        avg_leaders=float((out["laps_led"] > 0).sum(axis=1).mean()),
-        avg_position_differential=float(np.abs(start[None, :] - out["finish_position"]).mean()),
-        avg_cautions=float(out["cautions"].mean()),
-        dnf_rate=float(out["dnf"].mean()),
+        avg_laps_led=float(out["laps_led"].max(axis=1).sum(dtype=np.int64) / n),
+        avg_leaders=np.count_nonzero(out["laps_led"]) / n,
+        avg_position_differential=float(position_change / (n * n_drivers)),
+        avg_cautions=float(out["cautions"].sum(dtype=np.int64) / n),
+        dnf_rate=np.count_nonzero(out["dnf"]) / (n * n_drivers),
         regime_shares={name: float(share) for name, share in zip(REGIMES, regimes, strict=True)},
         axiom_violations=0,
     )
