@@ -9,7 +9,7 @@ What is timed:
 - jax: core.sim.generate_scenarios, the real chunked path that fills host arrays, exactly what a
   user gets; one warm-up call (compiles), then the median of --repeats calls.
 - rng floor: only the random numbers the kernel draws for one scenario (fold_in(key, k), then
-  jax.random.bits with the kernel's word count, plus the Gamma draw from fold_in(key_k, 1)),
+  jax.random.bits with the kernel's word count, which include the chaos factor's Gamma candidates),
   vmapped and jitted over the same chunk size and sub-batch: the kernel cannot be faster than this.
 - numpy: benchmarks/_numpy_reference.py, the same model vectorised in NumPy (maybe on fewer
   scenarios, see numpy_n_scenarios), plus a side-by-side of race statistics of both models.
@@ -92,7 +92,7 @@ def rng_words_per_scenario(drivers: DriverInputs, params: ArchetypeParams, laps:
         lambda key: simulate_race(drivers, params, jnp.int32(laps), DRAFTKINGS_SCORING, key=key)
     )(jax.random.key(0))
     shapes = [eqn.params["shape"] for eqn in _equations(jaxpr.jaxpr) if eqn.primitive.name == "random_bits"]
-    # The largest draw is the kernel's own; Gamma's internal draws are smaller.
+    # The largest draw is the kernel's own (team shocks, drawn only for fitted teams, are smaller).
     return int(max(np.prod(shape) for shape in shapes))
 
 
@@ -108,17 +108,13 @@ def _equations(jaxpr: Any) -> list[Any]:
     return found
 
 
-def make_rng_floor(
-    n_words: int, chaos_shape: float, sub_batch: int | None
-) -> Callable[[jax.Array, jax.Array], Any]:
+def make_rng_floor(n_words: int, sub_batch: int | None) -> Callable[[jax.Array, jax.Array], Any]:
     """Vmapped like the kernel: in sub-batches of the kernel's size (faster here too)."""
 
     @jax.jit
-    def draw(key: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array]:
-        def one(k: jax.Array) -> tuple[jax.Array, jax.Array]:
-            key_k = jax.random.fold_in(key, k)
-            bits = jax.random.bits(key_k, (n_words,), jnp.uint32)
-            return bits, jax.random.gamma(jax.random.fold_in(key_k, 1), chaos_shape)
+    def draw(key: jax.Array, index: jax.Array) -> jax.Array:
+        def one(k: jax.Array) -> jax.Array:
+            return jax.random.bits(jax.random.fold_in(key, k), (n_words,), jnp.uint32)
 
         if sub_batch is None or sub_batch >= index.shape[0]:
             return jax.vmap(one)(index)
@@ -207,14 +203,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # RNG floor: the same chunks, only the random numbers.
     n_words = rng_words_per_scenario(drivers, params, args.laps)
     sub_batch = sub_batch_for(jax.devices())
-    floor_fn = make_rng_floor(n_words, params.chaos_shape, sub_batch)
+    floor_fn = make_rng_floor(n_words, sub_batch)
 
     def run_floor() -> None:
         for first in range(0, args.n_scenarios, chunk):
             index = jnp.arange(first, first + chunk, dtype=jnp.uint32)
             jax.block_until_ready(floor_fn(key, index))
 
-    console.print(f"rng floor: {n_words} words + 1 gamma per scenario ...")
+    console.print(f"rng floor: {n_words} words per scenario ...")
     _, floor_runs = time_calls(run_floor, args.repeats)
     n_floor = -(-args.n_scenarios // chunk) * chunk
     floor_median = statistics.median(floor_runs)

@@ -22,6 +22,8 @@ from ._params import ArchetypeParams, DriverInputs
 from ._types import Key
 
 MAX_CAUTIONS = 63
+GAMMA_TRIES = 6  # candidates of the chaos factor's rejection sampler (see _draw_gamma)
+GAMMA_WORDS = 2 * GAMMA_TRIES + 1  # a normal and an acceptance uniform per try, one boost uniform
 # On CPU, vmapping a whole chunk at once streams every per-driver intermediate through memory;
 # sub-batches of this many scenarios keep them in cache (about 1.5x faster on a 2-core CPU,
 # benchmarks/scenarios.py). Accelerators take the whole chunk in one vmap.
@@ -62,6 +64,31 @@ def _unit_interval(bits: Array, n_bits: int) -> Float[Array, ...]:
 def _draw_regime(params: ArchetypeParams, u: Float[Array, ""]) -> Int[Array, ""]:
     cumulative = jnp.cumsum(jnp.asarray(params.regime_probs, jnp.float32))
     return jnp.minimum(jnp.sum(cumulative <= u * cumulative[-1]), len(params.regime_probs) - 1)
+
+
+def _draw_gamma(shape: Float[Array, ""], bits: Int[Array, gamma_words]) -> Float[Array, ""]:
+    """Gamma(shape, 1) by Marsaglia and Tsang's squeeze-free method, with GAMMA_TRIES candidates
+    drawn at once instead of a rejection loop (a loop under vmap runs until the slowest scenario
+    of the batch accepts). Shapes below 1 use Gamma(shape + 1) * U^(1/shape).
+
+    Each candidate is accepted with probability at least 0.95 for every shape, so all of them are
+    rejected with probability below 0.05^GAMMA_TRIES (2e-8); the chaos factor is then the
+    distribution's mode-like value d = shape - 1/3 (shape >= 1) instead of a further draw.
+    """
+    u = _unit_interval(bits, 23)
+    boosted = shape < 1.0
+    d = jnp.where(boosted, shape + 1.0, shape) - 1.0 / 3.0
+    c = 1.0 / jnp.sqrt(9.0 * d)
+    half = GAMMA_TRIES // 2  # Box-Muller: two normals from each pair of uniforms
+    radius = jnp.sqrt(-2.0 * jnp.log(u[:half]))
+    angle = 2.0 * jnp.pi * u[half : 2 * half]
+    x = jnp.concatenate([radius * jnp.cos(angle), radius * jnp.sin(angle)])
+    v = (1.0 + c * x) ** 3
+    log_v = jnp.log(jnp.maximum(v, 1e-30))
+    accept = (v > 0) & (jnp.log(u[2 * half : 2 * half + GAMMA_TRIES]) < 0.5 * x**2 + d - d * v + d * log_v)
+    first = jnp.argmax(accept)
+    draw = jnp.where(jnp.any(accept), d * v[first], d)
+    return jnp.where(boosted, draw * u[-1] ** (1.0 / shape), draw)
 
 
 def _draw_cautions(rate: Float[Array, ""], u: Float[Array, ""]) -> Int[Array, ""]:
@@ -221,10 +248,13 @@ def simulate_race(
     n = drivers.strength.shape[0]
     n_blocks = params.n_blocks
     laps = jnp.asarray(race_length, jnp.int32)
-    # Pace needs full-precision uniforms (Gumbel tails); everything else uses 16-bit halves.
+    # Pace and the chaos factor need full-precision uniforms (Gumbel and normal tails); everything
+    # else uses 16-bit halves.
     n_halves = n + 2 * n_blocks + 3
-    bits = jax.random.bits(key, (n + (n_halves + 1) // 2,), jnp.uint32)
-    halves = jnp.concatenate([bits[n:] >> 16, bits[n:] & 0xFFFF])[:n_halves]
+    n_words = (n_halves + 1) // 2
+    bits = jax.random.bits(key, (n + n_words + GAMMA_WORDS,), jnp.uint32)
+    words = bits[n : n + n_words]
+    halves = jnp.concatenate([words >> 16, words & 0xFFFF])[:n_halves]
     u_pace = _unit_interval(bits[:n], 23)
     u_lead_noise = _unit_interval(bits[:n] << 23, 9)  # the 9 bits pace leaves unused
     u_dnf, u_spacing, u_lead, (u_regime, u_cautions, u_phase) = jnp.split(
@@ -233,7 +263,8 @@ def simulate_race(
 
     # 1. Regime. 2. Chaos (Gamma, mean 1) -> cautions (Poisson) -> caution laps.
     regime = _draw_regime(params, u_regime)
-    gamma = jax.random.gamma(jax.random.fold_in(key, 1), params.chaos_shape) / params.chaos_shape
+    shape = jnp.asarray(params.chaos_shape, jnp.float32)
+    gamma = _draw_gamma(shape, bits[n + n_words :]) / shape
     chaos = jnp.asarray(params.regime_chaos)[regime] * gamma
     cautions = _draw_cautions(params.cautions_per_100_laps * laps / 100.0 * chaos, u_cautions)
     caution_laps = jnp.minimum(

@@ -127,6 +127,8 @@ def generate_scenarios(
     run_chunk = partial(_dispatch, drivers, params, race_length, scoring, key, size=size)
     out = _allocate(n_scenarios, n_drivers)
     rejections: dict[str, int] = {}
+    start = np.asarray(drivers.start_position, np.int16)
+    totals = _Totals(start)
     n_valid = next_index = 0
     pending: Race | None = run_chunk(0)
     while n_valid < n_scenarios:
@@ -145,8 +147,11 @@ def generate_scenarios(
         n_kept = len(race["points"][kept])
         examined = size if n_valid + n_kept < n_scenarios else _last(kept, n_kept) + 1
         _count_rejections(rejections, broken, examined, driver_ids, conditions)
+        rows = {}
         for name in (*_PER_DRIVER, *_PER_RACE):
-            out[name][n_valid : n_valid + n_kept] = race[name][kept]
+            rows[name] = out[name][n_valid : n_valid + n_kept]
+            rows[name][...] = race[name][kept]
+        totals.add(rows)
         n_valid += n_kept
         next_index += examined
         if next_index > n_scenarios / min_acceptance:
@@ -155,8 +160,7 @@ def generate_scenarios(
             progress(n_valid, n_scenarios)
         if pending is None and n_valid < n_scenarios:
             pending = run_chunk(next_index)
-    start = np.asarray(drivers.start_position, np.int16)
-    diagnostics = _diagnostics(out, start, next_index, rejections)
+    diagnostics = totals.diagnostics(n_scenarios, next_index, rejections)
     return ScenarioSet(tuple(driver_ids), start, race_length, diagnostics=diagnostics, **out)
 
 
@@ -273,23 +277,39 @@ def _check_acceptance(
     )
 
 
-def _diagnostics(
-    out: dict[str, np.ndarray], start: np.ndarray, generated: int, rejections: dict[str, int]
-) -> Diagnostics:
-    n, n_drivers = out["points"].shape
-    regimes = np.bincount(out["regime"].astype(np.int64), minlength=len(REGIMES)) / n
-    # Integer sums and counts: exact, and several times faster than float means on 10^7 cells.
-    position_change = np.abs(start[None, :] - out["finish_position"]).sum(dtype=np.int64)
-    return Diagnostics(
-        n_scenarios_generated=generated,
-        n_valid=n,
-        rejection_rate=1.0 - n / generated,
-        rejections_by_reason=dict(sorted(rejections.items(), key=lambda kv: -kv[1])),
-        avg_laps_led=float(out["laps_led"].max(axis=1).sum(dtype=np.int64) / n),
-        avg_leaders=np.count_nonzero(out["laps_led"]) / n,
-        avg_position_differential=float(position_change / (n * n_drivers)),
-        avg_cautions=float(out["cautions"].sum(dtype=np.int64) / n),
-        dnf_rate=np.count_nonzero(out["dnf"]) / (n * n_drivers),
-        regime_shares={name: float(share) for name, share in zip(REGIMES, regimes, strict=True)},
-        axiom_violations=0,
-    )
+@dataclass(slots=True)
+class _Totals:
+    """Integer sums behind the diagnostics, taken chunk by chunk while the rows are in cache."""
+
+    start: np.ndarray
+    lap_leader_laps: int = 0
+    leaders: int = 0
+    position_change: int = 0
+    cautions: int = 0
+    dnfs: int = 0
+    regimes: np.ndarray = field(default_factory=lambda: np.zeros(len(REGIMES), np.int64))
+
+    def add(self, rows: dict[str, np.ndarray]) -> None:
+        laps_led = rows["laps_led"]
+        self.lap_leader_laps += int(laps_led.max(axis=1).sum(dtype=np.int64))
+        self.leaders += int(np.count_nonzero(laps_led))
+        self.position_change += int(np.abs(self.start - rows["finish_position"]).sum(dtype=np.int64))
+        self.cautions += int(rows["cautions"].sum(dtype=np.int64))
+        self.dnfs += int(np.count_nonzero(rows["dnf"]))
+        self.regimes += np.bincount(rows["regime"].astype(np.int64), minlength=len(REGIMES))
+
+    def diagnostics(self, n: int, generated: int, rejections: dict[str, int]) -> Diagnostics:
+        cells = n * len(self.start)
+        return Diagnostics(
+            n_scenarios_generated=generated,
+            n_valid=n,
+            rejection_rate=1.0 - n / generated,
+            rejections_by_reason=dict(sorted(rejections.items(), key=lambda kv: -kv[1])),
+            avg_laps_led=self.lap_leader_laps / n,
+            avg_leaders=self.leaders / n,
+            avg_position_differential=self.position_change / cells,
+            avg_cautions=self.cautions / n,
+            dnf_rate=self.dnfs / cells,
+            regime_shares={name: int(k) / n for name, k in zip(REGIMES, self.regimes, strict=True)},
+            axiom_violations=0,
+        )
