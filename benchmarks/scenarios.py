@@ -8,6 +8,8 @@ Run by `just bench` or directly (never by the test suite):
 What is timed:
 - jax: core.sim.generate_scenarios, the real chunked path that fills host arrays, exactly what a
   user gets; one warm-up call (compiles), then the median of --repeats calls.
+- kernel alone: simulate_chunk on the same chunks, waited for but not copied out (reported apart,
+  so that the cost of the host arrays is visible).
 - rng floor: only the random numbers the kernel draws for one scenario (fold_in(key, k), then
   jax.random.bits with the kernel's word count, which include the chaos factor's Gamma candidates),
   vmapped and jitted over the same chunk size and sub-batch: the kernel cannot be faster than this.
@@ -215,6 +217,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     n_floor = -(-args.n_scenarios // chunk) * chunk
     floor_median = statistics.median(floor_runs)
 
+    # The kernel alone on the same chunks: what generate_scenarios adds is the copy into host
+    # arrays (fresh memory, so page faults too) and the diagnostics.
+    def run_kernel() -> None:
+        for first in range(0, args.n_scenarios, chunk):
+            index = jnp.arange(first, first + chunk, dtype=jnp.uint32)
+            race = simulate_chunk(
+                drivers, params, jnp.int32(args.laps), index, key=key, scoring=DRAFTKINGS_SCORING,
+                sub_batch=sub_batch,
+            )  # fmt: skip
+            jax.block_until_ready(race)
+
+    console.print("jax kernel alone, no host arrays ...")
+    _, kernel_runs = time_calls(run_kernel, args.repeats)
+    kernel_median = statistics.median(kernel_runs)
+
     # NumPy reference on numpy_scenarios.
     n_numpy = min(args.numpy_scenarios, args.n_scenarios)
     console.print(f"numpy: {n_numpy:,} scenarios x {args.repeats} runs ...")
@@ -265,6 +282,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "jax_first_call_s": jax_first,
         "compile_s": max(jax_first - jax_median, 0.0),
         "compile_chunk_s": compile_chunk_s,
+        "kernel_scenarios_per_s": n_floor / kernel_median,
+        "kernel_runs_s": kernel_runs,
         "rng_floor_scenarios_per_s": floor_rate,
         "rng_floor_runs_s": floor_runs,
         "rng_words_per_scenario": n_words,
@@ -324,6 +343,7 @@ def print_summary(console: Console, r: dict[str, Any]) -> None:
     jax_rate = r["jax_scenarios_per_s"]
     for name, n, rate in (
         ("jax generate_scenarios", r["n_scenarios"], jax_rate),
+        ("jax kernel alone (no host arrays)", r["n_scenarios"], r["kernel_scenarios_per_s"]),
         ("jax rng floor", r["n_scenarios"], r["rng_floor_scenarios_per_s"]),
         ("numpy reference", r["numpy_n_scenarios"], r["numpy_scenarios_per_s"]),
     ):
