@@ -7,7 +7,8 @@ result leaks in.
 * strength: a Plackett-Luce model, drawn from the back of the field (the last car first, which is
   how real results behave: the back is predictable, the front is not), of two orders per race:
   the running cars by finish and, with weight `running_order_weight`, every car by average
-  running position where the loop data has it (pace that a late wreck does not erase). A car's
+  running position where the loop data has it (pace that a late wreck does not erase; not at
+  superspeedways, where the running order is drafting strategy more than pace). A car's
   utility is `scale[archetype] * (driver + team) + offset[driver, archetype] + start effect`.
   Drivers are shrunk toward a prior that depends on experience (`theta0 + theta1 * log1p(starts)`),
   so a driver with no Cup starts gets the fitted rookie prior, not the field average; teams and
@@ -53,6 +54,9 @@ class RatingSettings:
     # Weight of the order by average running position (loop data), a less noisy view of pace
     # than the finish, as a second Plackett-Luce ranking of the same race (0: finish only).
     running_order_weight: float = 1.0
+    # At superspeedways the running order is drafting strategy (riding at the back until the end)
+    # more than pace, so by default those races' running orders stay out of the fit.
+    running_order_at_superspeedways: bool = False
     # Multiplies fitted strengths in forecasts: the kernel adds regime noise and DNFs that the
     # fit does not see, and a sharpness below 1 keeps the forecast from being over-confident.
     sharpness: float = 0.85
@@ -170,7 +174,7 @@ def fit_ratings(
     now = race_time(*as_of)
     races = [r for r in races if now - race_time(r.season, r.race_number) <= settings.window_seasons]
     weights = age_weights(races, as_of, settings.half_life_seasons)
-    design = _design(races, weights, settings.running_order_weight)
+    design = _design(races, weights, settings)
     fit = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
     dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
@@ -210,7 +214,7 @@ def fit_ratings(
 
 
 def _rankings(
-    races: Sequence[HistoricalRace], weights: np.ndarray, running_order_weight: float
+    races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings
 ) -> list[tuple[HistoricalRace, list[RaceEntry], float]]:
     """The orders the strength fit explains, with their weights: each race's running cars by
     finish and, where the race logs have it, every car by average running position."""
@@ -219,13 +223,19 @@ def _rankings(
         rankings.append(
             (race, sorted((e for e in race.entries if not e.dnf), key=lambda e: e.finish), weight)
         )
-        if running_order_weight > 0 and all(e.avg_position is not None for e in race.entries):
+        if _running_order_counts(race, settings):
             by_pace = sorted(race.entries, key=lambda e: (e.avg_position, e.finish))
-            rankings.append((race, by_pace, weight * running_order_weight))
+            rankings.append((race, by_pace, weight * settings.running_order_weight))
     return rankings
 
 
-def _design(races: Sequence[HistoricalRace], weights: np.ndarray, running_order_weight: float) -> _Design:
+def _running_order_counts(race: HistoricalRace, settings: RatingSettings) -> bool:
+    if settings.running_order_weight <= 0 or any(e.avg_position is None for e in race.entries):
+        return False
+    return settings.running_order_at_superspeedways or race.archetype != "superspeedway"
+
+
+def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings) -> _Design:
     ordered = sorted(races, key=lambda r: (r.season, r.race_number))
     keys = sorted({e.driver_key for r in races for e in r.entries})
     teams = [""] + sorted({e.team for r in races for e in r.entries} - {""})
@@ -236,7 +246,7 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, running_order_
     for r in races:
         for e in r.entries:
             starts[index[e.driver_key]] += 1
-    rankings = _rankings(races, weights, running_order_weight)
+    rankings = _rankings(races, weights, settings)
     n_races = _bucket(len(rankings), 64)
     n_slots = _bucket(max((len(r.entries) for r in races), default=1), 8)
     shape = (n_races, n_slots)

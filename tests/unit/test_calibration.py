@@ -147,6 +147,30 @@ def test_forward_and_reverse_fits_differ(history) -> None:
     assert a != pytest.approx(b, abs=1e-3)
 
 
+def with_running_order_reversed(races: list[HistoricalRace]) -> list[HistoricalRace]:
+    """Give every car an average running position that is its finish turned upside down."""
+    return [
+        dataclasses.replace(
+            race,
+            entries=tuple(
+                dataclasses.replace(e, avg_position=float(len(race.entries) + 1 - e.finish))
+                for e in race.entries
+            ),
+        )
+        for race in races
+    ]
+
+
+@pytest.mark.parametrize(("archetype", "counts"), [("intermediate", True), ("superspeedway", False)])
+def test_running_order_counts_except_at_superspeedways(archetype: str, counts: bool) -> None:
+    races = with_running_order_reversed(synthetic_history(30, archetype=archetype))
+    default = fit_ratings(races, (2022, 1))
+    finish_only = fit_ratings(races, (2022, 1), RatingSettings(running_order_weight=0.0))
+    a = default.drivers["driver 0"].strength_by_archetype[archetype]
+    b = finish_only.drivers["driver 0"].strength_by_archetype[archetype]
+    assert (a != pytest.approx(b, abs=1e-3)) is counts
+
+
 def test_params_file_round_trip_and_tamper_check(table, tmp_path) -> None:
     names = {f"driver {i}": f"Driver {i}" for i in range(N_DRIVERS)}
     path = write_params(params_content(table, names, source="synthetic"), tmp_path)
