@@ -152,8 +152,12 @@ def _prefix_sum(x: Float[Array, n]) -> Float[Array, n]:
 
 
 def _draw(share: Float[Array, drivers], u: Float[Array, blocks]) -> Int[Array, blocks]:
-    """Inverse CDF: the first driver whose cumulative share exceeds u (never one of weight zero)."""
-    return jnp.searchsorted(share, u, side="right", method="scan").astype(jnp.int32)
+    """Inverse CDF: the first driver whose cumulative share exceeds u (never one of weight zero).
+
+    Counts the shares at or below u (blocks x drivers comparisons summed in int8): on CPU this is
+    about twice as fast as a binary search, whose loop of gathers vectorises badly under vmap.
+    """
+    return jnp.sum(share[None, :] <= u[:, None], axis=1, dtype=jnp.int8).astype(jnp.int32)
 
 
 def _laps_led(
