@@ -106,13 +106,14 @@ def _draw_cautions(rate: Float[Array, ""], u: Float[Array, ""]) -> Int[Array, ""
 def _ranks(order_key: Float[Array, drivers]) -> Int[Array, drivers]:
     """1-based rank by descending key, ties to the lower index: always a permutation.
 
-    D^2 comparisons summed in int8 vectorise far better on CPU than a per-row sort.
+    D^2 comparisons summed in int8 vectorise far better on CPU than a per-row sort; the sum runs
+    along the last axis (a car's row of rivals), which XLA's CPU loops handle best.
     """
     n = order_key.shape[0]
-    ahead_on_ties = jnp.arange(n)[:, None] < jnp.arange(n)[None, :]  # [j, i]: j listed before i
-    theirs, mine = order_key[:, None], order_key[None, :]
+    ahead_on_ties = jnp.arange(n)[None, :] < jnp.arange(n)[:, None]  # [i, j]: j listed before i
+    mine, theirs = order_key[:, None], order_key[None, :]
     beats = (theirs > mine) | ((theirs == mine) & ahead_on_ties)
-    return 1 + jnp.sum(beats.astype(jnp.int8), axis=0, dtype=jnp.int8).astype(jnp.int32)
+    return 1 + jnp.sum(beats, axis=1, dtype=jnp.int8).astype(jnp.int32)
 
 
 def _finish_positions(
