@@ -58,6 +58,9 @@ class Race(NamedTuple):
     cautions: Int[Array, "*scenarios"]
     green_laps: Int[Array, "*scenarios"]
     violations: Int[Array, "*scenarios"]  # bit i set: AXIOMS[i] broken
+    # Per-race sums behind the diagnostics, taken while the race is in cache.
+    lap_leader_laps: Int[Array, "*scenarios"]  # laps led by the car that led most
+    position_change: Int[Array, "*scenarios"]  # sum over drivers of |start - finish|
 
 
 def _unit_interval(bits: Array, n_bits: int) -> Float[Array, ...]:
@@ -344,6 +347,8 @@ def simulate_race(
         cautions=cautions.astype(jnp.int16),
         green_laps=green_laps.astype(jnp.int16),
         violations=violations.astype(jnp.uint8),
+        lap_leader_laps=jnp.max(laps_led).astype(jnp.int16),
+        position_change=jnp.sum(jnp.abs(drivers.start_position - finish)).astype(jnp.int16),
     )
 
 

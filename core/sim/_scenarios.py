@@ -89,6 +89,7 @@ class ScenarioSet:
 
 _PER_DRIVER = ("points", "finish_position", "laps_led", "fastest_laps", "laps_completed", "dnf")
 _PER_RACE = ("regime", "cautions", "green_laps")
+_SUMMARIES = ("lap_leader_laps", "position_change")  # per-race sums for the diagnostics
 
 
 def generate_scenarios(
@@ -151,7 +152,7 @@ def generate_scenarios(
         for name in (*_PER_DRIVER, *_PER_RACE):
             rows[name] = out[name][n_valid : n_valid + n_kept]
             rows[name][...] = race[name][kept]
-        totals.add(rows)
+        totals.add(rows, {name: race[name][kept] for name in _SUMMARIES})
         n_valid += n_kept
         next_index += examined
         if next_index > n_scenarios / min_acceptance:
@@ -289,11 +290,10 @@ class _Totals:
     dnfs: int = 0
     regimes: np.ndarray = field(default_factory=lambda: np.zeros(len(REGIMES), np.int64))
 
-    def add(self, rows: dict[str, np.ndarray]) -> None:
-        laps_led = rows["laps_led"]
-        self.lap_leader_laps += int(laps_led.max(axis=1).sum(dtype=np.int64))
-        self.leaders += int(np.count_nonzero(laps_led))
-        self.position_change += int(np.abs(self.start - rows["finish_position"]).sum(dtype=np.int64))
+    def add(self, rows: dict[str, np.ndarray], summaries: dict[str, np.ndarray]) -> None:
+        self.lap_leader_laps += int(summaries["lap_leader_laps"].sum(dtype=np.int64))
+        self.leaders += int(np.count_nonzero(rows["laps_led"]))
+        self.position_change += int(summaries["position_change"].sum(dtype=np.int64))
         self.cautions += int(rows["cautions"].sum(dtype=np.int64))
         self.dnfs += int(np.count_nonzero(rows["dnf"]))
         self.regimes += np.bincount(rows["regime"].astype(np.int64), minlength=len(REGIMES))

@@ -109,3 +109,20 @@ def test_result_carries_the_run_config(field12: list[Driver], short_track: Track
     assert result.run_config.spec_hash == spec.hash
     assert result.run_config.seed == 31
     assert result.run_config.n_scenarios == result.scenarios.n_scenarios == N_SCENARIOS
+
+
+@pytest.mark.parametrize("conditioned", [False, True], ids=["plain", "laps-led-condition"])
+def test_diagnostics_describe_the_returned_scenarios(
+    field12: list[Driver], short_track: Track, conditioned: bool
+) -> None:
+    """The kernel sums some diagnostics per race; over the kept scenarios (rejected ones left
+    out) they must equal the same statistics computed from the returned arrays."""
+    spec = compile_spec(field12, short_track, conditioned=conditioned)
+    s = run_simulation(spec, seed=7, chunk_size=256).scenarios
+    d = s.diagnostics
+    assert d.avg_laps_led == pytest.approx(s.laps_led.max(axis=1).mean(), rel=1e-12)
+    assert d.avg_leaders == pytest.approx(np.count_nonzero(s.laps_led, axis=1).mean(), rel=1e-12)
+    change = np.abs(s.start_position.astype(int) - s.finish_position).mean()
+    assert d.avg_position_differential == pytest.approx(change, rel=1e-12)
+    assert d.avg_cautions == pytest.approx(s.cautions.mean(), rel=1e-12)
+    assert d.dnf_rate == pytest.approx(s.dnf.mean(), rel=1e-12)
