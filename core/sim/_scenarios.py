@@ -129,7 +129,7 @@ def generate_scenarios(
     out = _allocate(n_scenarios, n_drivers)
     rejections: dict[str, int] = {}
     start = np.asarray(drivers.start_position, np.int16)
-    totals = _Totals(start)
+    totals = _Totals(n_drivers)
     n_valid = next_index = 0
     pending: Race | None = run_chunk(0)
     while n_valid < n_scenarios:
@@ -282,7 +282,7 @@ def _check_acceptance(
 class _Totals:
     """Integer sums behind the diagnostics, taken chunk by chunk while the rows are in cache."""
 
-    start: np.ndarray
+    n_drivers: int
     lap_leader_laps: int = 0
     leaders: int = 0
     position_change: int = 0
@@ -299,7 +299,7 @@ class _Totals:
         self.regimes += np.bincount(rows["regime"].astype(np.int64), minlength=len(REGIMES))
 
     def diagnostics(self, n: int, generated: int, rejections: dict[str, int]) -> Diagnostics:
-        cells = n * len(self.start)
+        cells = n * self.n_drivers
         return Diagnostics(
             n_scenarios_generated=generated,
             n_valid=n,
