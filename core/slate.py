@@ -46,6 +46,9 @@ def site_rules(site: str) -> SiteRules:
         raise InvalidInput("site", f"unknown site {site!r}; expected one of {sorted(SITES)}") from None
 
 
+MAX_LOG_WEIGHT = 25.0  # of fitted strengths, dominance and speed (real fits stay within about 5)
+
+
 @dataclass(frozen=True, slots=True)
 class FittedRatings:
     """Ratings fitted from history (see core.calibration); replace the raw inputs when present.
@@ -59,6 +62,19 @@ class FittedRatings:
     speed: float
     dnf_rate: float
     team: str = ""  # the car's team: teammates share a pace shock in each race ("" unknown)
+
+    def validate(self, where: str = "ratings") -> None:
+        """Raise InvalidInput naming the first field that breaks a rule. Log-weights are bounded:
+        beyond MAX_LOG_WEIGHT float32 weights underflow, and the kernel's draws would not hold."""
+        for name in ("strength", "dominance", "speed"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > MAX_LOG_WEIGHT:
+                raise InvalidInput(
+                    f"{where}.{name}",
+                    f"must be a finite number in [-{MAX_LOG_WEIGHT}, {MAX_LOG_WEIGHT}], got {value!r}",
+                )
+        if not isinstance(self.dnf_rate, int | float) or not 0 <= self.dnf_rate < 1:
+            raise InvalidInput(f"{where}.dnf_rate", f"must be a probability in [0, 1), got {self.dnf_rate!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +104,8 @@ class Driver:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or not 0 <= value <= 1:
                 raise InvalidInput(f"{where}.{name}", f"must be a finite number in [0, 1], got {value!r}")
+        if self.ratings is not None:
+            self.ratings.validate(f"{where}.ratings")
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,7 +192,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         if calibration_enabled:
             params = params or load_params()
             drivers = [_with_ratings(d, params, track) for d in drivers]
-            fitted = params.table.archetype_params(track.archetype)
+            fitted = params.table.archetype_params(track.archetype, track.track_id)
             params_version, start_weight, reverse_order, team_shock = (
                 params.version,
                 fitted.start_weight,
@@ -280,7 +280,8 @@ def _by_id(spec: DriverSpec) -> str:
 def _with_ratings(driver: Driver, params: CalibratedParams, track: Track) -> Driver:
     if driver.ratings is not None:
         return driver
-    return dataclasses.replace(driver, ratings=params.table.ratings(driver_key(driver.name), track.archetype))
+    ratings = params.table.ratings(driver_key(driver.name), track.archetype, track_id=track.track_id)
+    return dataclasses.replace(driver, ratings=ratings)
 
 
 def _driver_spec(driver: Driver, condition: LapsLed | None, laps: int) -> DriverSpec:

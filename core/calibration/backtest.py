@@ -163,11 +163,13 @@ def race_field(
     for start, entry in enumerate(starting_grid(race).entries, start=1):
         if model == "model":
             # The car's team is known before the race (a driver may have changed teams).
-            ratings = table.ratings(entry.driver_key, race.archetype, team=entry.team or None)
+            ratings = table.ratings(
+                entry.driver_key, race.archetype, team=entry.team or None, track_id=race.track_id
+            )
         else:
             ratings = FittedRatings(strength=0.0, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate)
         drivers.append(Driver(entry.driver_key, entry.driver, 0, int(start), 0.5, 0.5, 0.5, ratings))
-    params = table.archetype_params(race.archetype)
+    params = table.archetype_params(race.archetype, race.track_id if model == "model" else None)
     if model != "model":  # the baselines know no teams
         params = dataclasses.replace(params, team_shock=0.0)
     if model == "uniform":

@@ -20,10 +20,10 @@ import msgspec
 
 from ..errors import InvalidInput
 from ..slate import ARCHETYPES, DATA_DIR, Archetype
-from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable
+from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable, TrackFit
 
 PARAMS_DIR = DATA_DIR / "params"
-FORMAT = 2  # 2: archetypes carry team_shock, drivers' teams feed the kernel
+FORMAT = 3  # 2: archetypes carry team_shock, drivers' teams feed the kernel; 3: tracks, running_scale
 _DIGITS = 5
 
 
@@ -42,6 +42,13 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     dnf_rate: float
     form_scale: float
     team_shock: float
+    running_scale: float  # reported; forecasts do not use it
+
+
+class TrackEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    archetype: str
+    scale: float
+    dnf_rate: float
 
 
 class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +61,7 @@ class ParamsContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     team_strength: dict[str, float]
     archetypes: dict[str, ArchetypeEntry]
     drivers: dict[str, DriverEntry]
+    tracks: dict[str, TrackEntry]
     backtest: dict[str, Any] | None = None
 
 
@@ -93,6 +101,7 @@ def params_content(
                 dnf_rate=_rounded(f.dnf_rate),
                 form_scale=_rounded(f.form_scale),
                 team_shock=_rounded(f.team_shock),
+                running_scale=_rounded(f.running_scale),
             )
             for a, f in table.archetypes.items()
         },
@@ -107,6 +116,10 @@ def params_content(
                 team=r.team,
             )
             for key, r in sorted(table.drivers.items())
+        },
+        tracks={
+            t: TrackEntry(archetype=f.archetype, scale=_rounded(f.scale), dnf_rate=_rounded(f.dnf_rate))
+            for t, f in sorted(table.tracks.items())
         },
         backtest=None if backtest is None else dict(backtest),
     )
@@ -194,12 +207,17 @@ def _table(content: ParamsContent) -> RatingTable:
                 dnf_rate=f.dnf_rate,
                 form_scale=f.form_scale,
                 team_shock=f.team_shock,
+                running_scale=f.running_scale,
             )
             for a, f in content.archetypes.items()
         },
         rookie_strength={_archetype(a): v for a, v in content.rookie_strength.items()},
         team_strength=dict(content.team_strength),
         n_races=content.n_races,
+        tracks={
+            t: TrackFit(archetype=_archetype(f.archetype), scale=f.scale, dnf_rate=f.dnf_rate)
+            for t, f in content.tracks.items()
+        },
     )
 
 

@@ -9,12 +9,21 @@ result leaks in.
   the running cars by finish and, with weight `running_order_weight`, every car by average
   running position where the loop data has it (pace that a late wreck does not erase; not at
   superspeedways, where the running order is drafting strategy more than pace). A car's
-  utility is `scale[archetype] * (driver + team) + offset[driver, archetype] + start effect`.
+  utility is `scale[archetype] * (driver + team) + offset[driver, archetype] + start effect`,
+  with scale 1 at intermediates (the unit strengths are measured in). A running order shows pace
+  through less noise than a finish, so its utilities are multiplied by a fitted running scale
+  per archetype, and its start effect has a fitted extra (the early laps are run where the cars
+  started); strengths stay on the finish's scale, the one forecasts draw finishes on.
+  Races at some tracks follow form more closely than others (Phoenix, Richmond) and some less
+  (Daytona, Bristol): each track has a scale on the utilities of its races, centred within the
+  archetype and shrunk toward 1 (`track_precision`); a forecast multiplies strengths and the
+  start effect by its track's scale.
   Drivers are shrunk toward a prior that depends on experience (`theta0 + theta1 * log1p(starts)`),
   so a driver with no Cup starts gets the fitted rookie prior, not the field average; teams and
-  per-archetype offsets are shrunk toward 0. All parameters are fitted at once by BFGS.
-* dnf: the driver's age-weighted DNFs over the DNFs expected from the archetypes raced, shrunk
-  toward 1 with `dnf_pseudo` expected DNFs; a race's DNF rate is archetype base rate x that ratio.
+  per-archetype offsets are shrunk toward 0. All parameters are fitted at once by L-BFGS.
+* dnf: an archetype's base rate, and each track's rate shrunk toward it; a driver's DNF ratio is
+  the driver's age-weighted DNFs over those expected from the tracks raced, shrunk toward 1 with
+  `dnf_pseudo` expected DNFs; a race's DNF rate is the track's rate x that ratio.
 * dominance and speed: log of laps led (fastest laps) over what the driver's finishing positions
   would give an average car, shrunk toward 0; the kernel adds them to the lead (speed) log-weight.
 """
@@ -26,43 +35,51 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
 from jax import Array
-from jax.scipy.optimize import minimize
 
 from ..history import HistoricalRace, RaceEntry
 from ..sim import ArchetypeParams, default_params
 from ..slate import ARCHETYPES, Archetype, FittedRatings
 
 RACES_PER_SEASON = 36.0
+MAX_ITERATIONS = 1000  # of L-BFGS; the fits of 2022-2024 converge in about 100
 
 
 @dataclass(frozen=True, slots=True)
 class RatingSettings:
-    """Hyperparameters of the fits; chosen on seasons before the ones a backtest reports."""
+    """Hyperparameters of the fits, chosen on the 2022-2024 backtest (README: Calibration); the
+    2019-2021 backtest, which played no part in choosing them, is the check that they carry over."""
 
     half_life_seasons: float = 1.0
     window_seasons: float = 6.0  # races older than this carry weight < 2**-6 and are skipped
-    strength_precision: float = 1.0  # L2 precision of a driver's strength around its prior
+    strength_precision: float = 3.0  # L2 precision of a driver's strength around its prior
     archetype_precision: float = 8.0  # L2 precision of a driver's per-archetype offset
-    team_precision: float = 2.0  # L2 precision of a team's strength (its cars share equipment)
+    team_precision: float = 0.5  # L2 precision of a team's strength (its cars share equipment)
     # Weight of the order by average running position (loop data), a less noisy view of pace
     # than the finish, as a second Plackett-Luce ranking of the same race (0: finish only).
     running_order_weight: float = 1.0
     # At superspeedways the running order is drafting strategy (riding at the back until the end)
     # more than pace, so by default those races' running orders stay out of the fit.
     running_order_at_superspeedways: bool = False
+    # The running order is a sharper view of pace than the finish: fit a scale per archetype on
+    # its utilities (strengths stay on the finish's scale, which is what forecasts need).
+    running_order_scale: bool = True
     # Multiplies fitted strengths in forecasts: the kernel adds regime noise and DNFs that the
     # fit does not see, and a sharpness below 1 keeps the forecast from being over-confident.
-    sharpness: float = 0.85
+    sharpness: float = 1.0
+    # L2 precision of the log of a track's scale (how predictable its races are within the
+    # archetype; 0: every track of an archetype alike).
+    track_precision: float = 4.0
     dnf_pseudo: float = 3.0  # pseudo expected DNFs behind the archetype base rate
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
-    dnf_pseudo_races: float = 20.0  # pseudo races behind each archetype's base rate
+    dnf_pseudo_races: float = 2.0  # pseudo races behind each archetype's base rate
+    dnf_track_pseudo_races: float = 3.0  # pseudo races (at the archetype's rate) behind a track's
     reverse_order: bool = True  # fit (and simulate) Plackett-Luce from the back of the field
 
 
@@ -87,6 +104,16 @@ class ArchetypeFit:
     dnf_rate: float  # DNF rate of an average car
     form_scale: float  # how much of a driver's (and team's) overall strength carries to the archetype
     team_shock: float = 0.0  # sd of the pace shock a team's cars share in a race (see team_shocks)
+    running_scale: float = 1.0  # how much sharper a running order shows pace than a finish does
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFit:
+    """What the history says about one track, as raced in its latest archetype (age-weighted)."""
+
+    archetype: Archetype
+    scale: float  # multiplies strengths and the start effect: how predictable its races are
+    dnf_rate: float  # DNF rate of an average car, shrunk toward the archetype's
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,39 +127,51 @@ class RatingTable:
     rookie_strength: Mapping[Archetype, float]
     team_strength: Mapping[str, float]
     n_races: int
+    tracks: Mapping[str, TrackFit] = field(default_factory=dict)  # by track_id
 
-    def archetype_params(self, archetype: Archetype) -> ArchetypeParams:
-        """The archetype's kernel parameters with the fitted start effect and ordering direction."""
+    def track(self, track_id: str | None, archetype: Archetype) -> TrackFit:
+        """The track's fit; a track never seen in this archetype is the archetype's average."""
+        fit = self.tracks.get(track_id or "")
+        if fit is None or fit.archetype != archetype:
+            return TrackFit(archetype=archetype, scale=1.0, dnf_rate=self.archetypes[archetype].dnf_rate)
+        return fit
+
+    def archetype_params(self, archetype: Archetype, track_id: str | None = None) -> ArchetypeParams:
+        """The archetype's kernel parameters with the fitted start effect (times the track's scale)
+        and ordering direction."""
         return dataclasses.replace(
             default_params(archetype),
-            start_weight=self.archetypes[archetype].start_weight,
+            start_weight=self.archetypes[archetype].start_weight * self.track(track_id, archetype).scale,
             reverse_order=self.settings.reverse_order,
             team_shock=self.archetypes[archetype].team_shock,
         )
 
-    def ratings(self, driver_key: str, archetype: Archetype, team: str | None = None) -> FittedRatings:
+    def ratings(
+        self, driver_key: str, archetype: Archetype, team: str | None = None, track_id: str | None = None
+    ) -> FittedRatings:
         """Ratings for a driver at an archetype, driving for `team` (None: the driver's latest
         team). A driver never seen gets the rookie prior; a team never seen counts as average."""
         fit = self.archetypes[archetype]
+        track = self.track(track_id, archetype)
+        sharpness = self.settings.sharpness * track.scale
         rating = self.drivers.get(driver_key)
         if rating is None:
             team_strength = self.team_strength.get(team or "", 0.0)
             strength = self.rookie_strength[archetype] + fit.form_scale * team_strength
             return FittedRatings(
-                strength=self.settings.sharpness * strength,
+                strength=sharpness * strength,
                 dominance=0.0,
                 speed=0.0,
-                dnf_rate=fit.dnf_rate,
+                dnf_rate=track.dnf_rate,
                 team=team or "",
             )
         team = rating.team if team is None else team
         team_strength = self.team_strength.get(team, 0.0)
         return FittedRatings(
-            strength=self.settings.sharpness
-            * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
+            strength=sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
             dominance=rating.dominance,
             speed=rating.speed,
-            dnf_rate=min(fit.dnf_rate * rating.dnf_ratio, 0.95),
+            dnf_rate=min(track.dnf_rate * rating.dnf_ratio, 0.95),
             team=team,
         )
 
@@ -147,6 +186,9 @@ class _Design:
     mask: np.ndarray  # [races, slots] 1 for a running car
     archetype: np.ndarray  # [races]
     weight: np.ndarray  # [races]
+    running_order: np.ndarray  # [races] 1 for a ranking by running position, 0 for a finish
+    track_index: np.ndarray  # [races] index into tracks (0: none)
+    tracks: list[str] = field(default_factory=list)  # [0] unused
     keys: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -177,7 +219,8 @@ def fit_ratings(
     design = _design(races, weights, settings)
     fit = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
-    dnf_ratio = _dnf_ratios(races, weights, base_dnf, settings)
+    tracks = _track_fits(races, weights, fit.track_scale, base_dnf, settings)
+    dnf_ratio = _dnf_ratios(races, weights, base_dnf, tracks, settings)
     dominance = _excess_share(races, weights, settings, "laps_led")
     speed = _excess_share(races, weights, settings, "fastest_laps")
     team_shock = team_shocks(races, weights)
@@ -199,6 +242,7 @@ def fit_ratings(
             dnf_rate=base_dnf[a],
             form_scale=float(fit.scale[k]),
             team_shock=team_shock[a],
+            running_scale=float(fit.running_scale[k]),
         )
         for k, a in enumerate(ARCHETYPES)
     }
@@ -210,22 +254,23 @@ def fit_ratings(
         rookie_strength={a: float(fit.rookie[k]) for k, a in enumerate(ARCHETYPES)},
         team_strength={team: float(fit.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
+        tracks=tracks,
     )
 
 
 def _rankings(
     races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings
-) -> list[tuple[HistoricalRace, list[RaceEntry], float]]:
+) -> list[tuple[HistoricalRace, list[RaceEntry], float, bool]]:
     """The orders the strength fit explains, with their weights: each race's running cars by
     finish and, where the race logs have it, every car by average running position."""
     rankings = []
     for race, weight in zip(races, weights, strict=True):
         rankings.append(
-            (race, sorted((e for e in race.entries if not e.dnf), key=lambda e: e.finish), weight)
+            (race, sorted((e for e in race.entries if not e.dnf), key=lambda e: e.finish), weight, False)
         )
         if _running_order_counts(race, settings):
             by_pace = sorted(race.entries, key=lambda e: (e.avg_position, e.finish))
-            rankings.append((race, by_pace, weight * settings.running_order_weight))
+            rankings.append((race, by_pace, weight * settings.running_order_weight, True))
     return rankings
 
 
@@ -247,6 +292,8 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: Rati
         for e in r.entries:
             starts[index[e.driver_key]] += 1
     rankings = _rankings(races, weights, settings)
+    tracks = [""] + (sorted({r.track_id for r in races}) if settings.track_precision > 0 else [])
+    track_of = {t: i for i, t in enumerate(tracks)}
     n_races = _bucket(len(rankings), 64)
     n_slots = _bucket(max((len(r.entries) for r in races), default=1), 8)
     shape = (n_races, n_slots)
@@ -257,12 +304,15 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: Rati
         mask=np.zeros(shape, np.float32),
         archetype=np.zeros(n_races, np.int32),
         weight=np.zeros(n_races, np.float32),
+        running_order=np.zeros(n_races, np.float32),
+        track_index=np.zeros(n_races, np.int32),
+        tracks=tracks,
         keys=keys,
         teams=teams,
         starts=starts,
         latest_team=latest_team,
     )
-    for row, (race, ranking, weight) in enumerate(rankings):
+    for row, (race, ranking, weight, by_pace) in enumerate(rankings):
         field_size = len(race.entries)
         for slot, e in enumerate(ranking):
             design.driver_index[row, slot] = index[e.driver_key]
@@ -271,6 +321,8 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: Rati
             design.mask[row, slot] = 1.0
         design.archetype[row] = ARCHETYPES.index(race.archetype)
         design.weight[row] = weight
+        design.track_index[row] = track_of.get(race.track_id, 0)
+        design.running_order[row] = by_pace and settings.running_order_scale
     return design
 
 
@@ -285,25 +337,28 @@ class _StrengthFit(NamedTuple):
     start_weights: np.ndarray  # [archetypes]
     rookie: np.ndarray  # [archetypes]: the prior of a driver with no starts
     scale: np.ndarray  # [archetypes]
+    running_scale: np.ndarray  # [archetypes]
+    track_scale: dict[tuple[str, Archetype], float]
 
 
 class _Sizes(NamedTuple):
     drivers: int
     teams: int
+    tracks: int
 
 
 def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
-    sizes = _Sizes(_bucket(len(design.keys), 32), _bucket(len(design.teams), 16))
+    sizes = _Sizes(
+        _bucket(len(design.keys), 32), _bucket(len(design.teams), 16), _bucket(len(design.tracks), 16)
+    )
     experience = np.zeros(sizes.drivers, np.float32)
     experience[: len(design.keys)] = np.log1p(design.starts)
     present = np.zeros(sizes.drivers, np.float32)
     present[: len(design.keys)] = 1.0
     known_team = np.zeros(sizes.teams, np.float32)
     known_team[1 : len(design.teams)] = 1.0
-    n_arch = len(ARCHETYPES)
-    n_params = sizes.drivers * (1 + n_arch) + sizes.teams + 2 * n_arch + 2
     solution = _minimise(
-        jnp.zeros(n_params, jnp.float32),
+        np.zeros(_n_parameters(sizes)),
         design=tuple(
             jnp.asarray(a)
             for a in (
@@ -313,73 +368,175 @@ def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
                 design.mask,
                 design.archetype,
                 design.weight,
+                design.running_order,
+                design.track_index,
                 experience,
                 present,
                 known_team,
             )
         ),
         precisions=jnp.asarray(
-            [settings.strength_precision, settings.archetype_precision, settings.team_precision], jnp.float32
+            [
+                settings.strength_precision,
+                settings.archetype_precision,
+                settings.team_precision,
+                settings.track_precision,
+            ],
+            jnp.float32,
         ),
         sizes=sizes,
         reverse=settings.reverse_order,
     )
-    base, offsets, teams, start_weights, theta, scale = _unpack(np.asarray(solution), sizes)
-    strengths = base[:, None] * scale[None, :] + offsets
+    p = _unpack(solution, sizes)
+    strengths = p.base[:, None] * p.scale[None, :] + p.offsets
     return _StrengthFit(
         strengths=strengths[: len(design.keys)],
-        teams=(teams * known_team)[: len(design.teams)],
-        start_weights=start_weights,
-        rookie=theta[0] * scale,
-        scale=scale,
+        teams=(p.teams * known_team)[: len(design.teams)],
+        start_weights=p.start_weights,
+        rookie=p.theta[0] * p.scale,
+        scale=p.scale,
+        running_scale=np.exp(p.log_running_scale),
+        track_scale=_track_scales(p.log_track_scale, design),
     )
 
 
-def _unpack(x: Any, sizes: _Sizes) -> tuple[Any, Any, Any, Any, Any, Any]:
-    """Split the parameter vector: base strengths, per-archetype offsets, team strengths, start
-    effects, the experience prior (intercept, slope) and each archetype's scale of form."""
+# Strengths are measured on the intermediate scale: the scale of form there is 1, not a parameter
+# (a free scale in every archetype would let the scales grow while the base strengths, and with
+# them their prior's penalty, shrink toward 0, so the prior would not regularise anything).
+_FREE_SCALE = np.asarray([a != "intermediate" for a in ARCHETYPES], np.float32)
+
+
+class _Parameters(NamedTuple):
+    """The strength fit's parameter vector, split into its parts."""
+
+    base: Any  # [drivers] form of each driver
+    offsets: Any  # [drivers, archetypes] archetype-specific offsets
+    teams: Any  # [teams] form of each team
+    start_weights: Any  # [archetypes] start effect in finishing orders
+    theta: Any  # [2] the experience prior: intercept, slope on log1p(starts)
+    scale: Any  # [archetypes] how much form carries to each archetype (1 at intermediates)
+    log_running_scale: Any  # [archetypes] log of how much sharper a running order is than a finish
+    running_start: Any  # [archetypes] extra start effect in running orders (early laps start there)
+    log_track_scale: Any  # [tracks] log of each track's scale on utilities (track 0: none)
+
+
+def _track_scales(log_track_scale: np.ndarray, design: _Design) -> dict[tuple[str, Archetype], float]:
+    """The fitted scale of each (track, archetype) raced in the window, centred as in the fit."""
+    log_track_scale = np.asarray(log_track_scale).copy()
+    log_track_scale[0] = 0.0
+    centred = np.asarray(_centred(log_track_scale, design.track_index, design.archetype, design.weight))
+    scales = {}
+    for row in sorted(np.flatnonzero(design.track_index), key=lambda row: design.weight[row]):  # latest last
+        key = (design.tracks[design.track_index[row]], ARCHETYPES[design.archetype[row]])
+        scales[key] = float(np.exp(centred[row]))
+    return scales
+
+
+def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
     n_arch = len(ARCHETYPES)
-    bounds = np.cumsum([sizes.drivers, sizes.drivers * n_arch, sizes.teams, n_arch, 2])
-    base, offsets, teams, start_weights, theta, scale = np.split(np.arange(len(x)), bounds)
-    return (
-        x[base],
-        x[offsets].reshape(sizes.drivers, n_arch),
-        x[teams],
-        x[start_weights],
-        x[theta],
-        1.0 + x[scale],
+    sizes_of_parts = [sizes.drivers, sizes.drivers * n_arch, sizes.teams, n_arch, 2, n_arch, n_arch, n_arch]
+    parts = np.split(np.arange(len(x)), np.cumsum(sizes_of_parts))
+    base, offsets, teams, start_weights, theta, scale, log_running_scale, running_start, tracks = (
+        x[i] for i in parts
+    )
+    return _Parameters(
+        base=base,
+        offsets=offsets.reshape(sizes.drivers, n_arch),
+        teams=teams,
+        start_weights=start_weights,
+        # Plackett-Luce utilities are defined up to a shift: the prior's intercept is pinned at 0,
+        # so strengths are relative to a rookie in average equipment.
+        theta=theta * np.asarray([0.0, 1.0], np.float32),
+        scale=1.0 + scale * _FREE_SCALE,
+        log_running_scale=log_running_scale,
+        running_start=running_start,
+        log_track_scale=tracks,
     )
 
 
-@partial(jax.jit, static_argnames=("sizes", "reverse"))
+def _n_parameters(sizes: _Sizes) -> int:
+    return sizes.drivers * (1 + len(ARCHETYPES)) + sizes.teams + 5 * len(ARCHETYPES) + 2 + sizes.tracks
+
+
 def _minimise(
-    x0: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Sizes, reverse: bool
-) -> Array:
-    """Maximum penalised likelihood of every strength parameter at once (BFGS)."""
-    driver_index, team_index, start_score, mask, archetype, weight, experience, present, known_team = design
+    x0: np.ndarray, *, design: tuple[Array, ...], precisions: Array, sizes: _Sizes, reverse: bool
+) -> np.ndarray:
+    """Maximum penalised likelihood of every strength parameter at once (L-BFGS on the jitted
+    loss and gradient; scipy's line search is robust where float32 BFGS stalls)."""
 
-    def loss(x: Array) -> Array:
-        base, offsets, teams, start_weights, theta, scale = _unpack(x, sizes)
-        # Form (driver + team) carries over between archetypes by a per-archetype scale (little
-        # at superspeedways); each driver also has a small archetype-specific offset.
-        form = base[driver_index] + (teams * known_team)[team_index]
-        strength = scale[archetype][:, None] * form + offsets[driver_index, archetype[:, None]]
-        utility = strength + start_weights[archetype][:, None] * start_score
-        if reverse:
-            # From the back: each running car is slower than every car ahead of it.
-            utility = jnp.where(mask > 0, -utility, -1e9)
-            rest = jax.lax.cumlogsumexp(utility, axis=1)
-        else:
-            # From the front: each running car beats every running car behind it.
-            utility = jnp.where(mask > 0, utility, -1e9)
-            rest = jax.lax.cumlogsumexp(utility, axis=1, reverse=True)
-        log_lik = jnp.sum(jnp.where(mask > 0, utility - rest, 0.0), axis=1)
-        prior_mean = theta[0] + theta[1] * experience
-        penalty = precisions[0] * jnp.sum(present * (base - prior_mean) ** 2)
-        penalty += precisions[1] * jnp.sum(offsets**2) + precisions[2] * jnp.sum((teams * known_team) ** 2)
-        return (-jnp.sum(weight * log_lik) + 0.5 * penalty) / jnp.sum(weight)
+    def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = _loss_and_grad(
+            jnp.asarray(x, jnp.float32), design=design, precisions=precisions, sizes=sizes, reverse=reverse
+        )
+        return float(value), np.asarray(grad, np.float64)
 
-    return minimize(loss, x0, method="BFGS", options={"maxiter": 500}).x
+    result = scipy.optimize.minimize(
+        loss_and_grad, x0, jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITERATIONS, "maxcor": 30}
+    )
+    return np.asarray(result.x)
+
+
+def _centred(log_track_scale: Any, track_index: Any, archetype: Any, weight: Any) -> Any:
+    """Each ranking's log track scale minus the weighted mean of its archetype's rankings (so the
+    archetype's own scale and start effect keep their meaning, and the prior on strengths still
+    binds)."""
+    n_arch = len(ARCHETYPES)
+    row = log_track_scale[track_index]
+    total = jax.ops.segment_sum(weight * row, archetype, n_arch)
+    mean = total / jnp.maximum(jax.ops.segment_sum(weight, archetype, n_arch), 1e-9)
+    return row - mean[archetype]
+
+
+def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Sizes, reverse: bool) -> Array:
+    """The negative penalised log-likelihood of the rankings, per unit of ranking weight."""
+    (
+        driver_index,
+        team_index,
+        start_score,
+        mask,
+        archetype,
+        weight,
+        running_order,
+        track_index,
+        experience,
+        present,
+        known_team,
+    ) = design
+    p = _unpack(x, sizes)
+    # Form (driver + team) carries over between archetypes by a per-archetype scale (little
+    # at superspeedways); each driver also has a small archetype-specific offset.
+    form = p.base[driver_index] + (p.teams * known_team)[team_index]
+    strength = p.scale[archetype][:, None] * form + p.offsets[driver_index, archetype[:, None]]
+    # A running order sees the same pace through less noise than a finish (its utilities are
+    # scaled up), and its early laps are run where the cars started (a start effect of its own).
+    start_weight = p.start_weights[archetype] + running_order * p.running_start[archetype]
+    utility = strength + start_weight[:, None] * start_score
+    utility = utility * jnp.exp(running_order * p.log_running_scale[archetype])[:, None]
+    log_track_scale = p.log_track_scale.at[0].set(0.0)
+    utility = utility * jnp.exp(_centred(log_track_scale, track_index, archetype, weight))[:, None]
+    if reverse:
+        # From the back: each running car is slower than every car ahead of it.
+        utility = jnp.where(mask > 0, -utility, -1e9)
+        rest = jax.lax.cumlogsumexp(utility, axis=1)
+    else:
+        # From the front: each running car beats every running car behind it.
+        utility = jnp.where(mask > 0, utility, -1e9)
+        rest = jax.lax.cumlogsumexp(utility, axis=1, reverse=True)
+    log_lik = jnp.sum(jnp.where(mask > 0, utility - rest, 0.0), axis=1)
+    prior_mean = p.theta[0] + p.theta[1] * experience
+    penalty = precisions[0] * jnp.sum(present * (p.base - prior_mean) ** 2)
+    penalty += precisions[1] * jnp.sum(p.offsets**2) + precisions[2] * jnp.sum((p.teams * known_team) ** 2)
+    penalty += precisions[3] * jnp.sum(log_track_scale**2)
+    # Weak: holds an archetype without running orders at scale 1 and no extra start effect, and
+    # keeps a short history (whose orders a start effect, a scale of form or, when every driver
+    # has about as many starts, the experience slope could explain perfectly or shift at no
+    # cost) from running off to infinity.
+    penalty += jnp.sum(p.log_running_scale**2) + jnp.sum(p.running_start**2)
+    penalty += jnp.sum(p.start_weights**2) + jnp.sum((p.scale - 1.0) ** 2) + jnp.sum(p.theta**2)
+    return (-jnp.sum(weight * log_lik) + 0.5 * penalty) / jnp.sum(weight)
+
+
+_loss_and_grad = jax.jit(jax.value_and_grad(_loss), static_argnames=("sizes", "reverse"))
 
 
 def _base_dnf_rates(
@@ -392,21 +549,57 @@ def _base_dnf_rates(
         cars[race.archetype] += w * len(race.entries)
     total = sum(dnfs.values()) / max(sum(cars.values()), 1e-9) if cars else 0.12
     pseudo_cars = settings.dnf_pseudo_races * 38
-    return {a: (dnfs[a] + pseudo_cars * total) / (cars[a] + pseudo_cars) for a in ARCHETYPES}
+    return {a: float((dnfs[a] + pseudo_cars * total) / (cars[a] + pseudo_cars)) for a in ARCHETYPES}
+
+
+def _track_fits(
+    races: Sequence[HistoricalRace],
+    weights: np.ndarray,
+    scales: Mapping[tuple[str, Archetype], float],
+    base: Mapping[Archetype, float],
+    settings: RatingSettings,
+) -> dict[str, TrackFit]:
+    """Each track as raced in its latest archetype: its fitted scale (1 where the fit has none)
+    and its DNF rate, shrunk toward the archetype's with `dnf_track_pseudo_races` races."""
+    latest = {r.track_id: r.archetype for r in sorted(races, key=lambda r: (r.season, r.race_number))}
+    dnfs: dict[str, float] = defaultdict(float)
+    cars: dict[str, float] = defaultdict(float)
+    for race, w in zip(races, weights, strict=True):
+        if race.archetype == latest[race.track_id]:
+            dnfs[race.track_id] += w * sum(e.dnf for e in race.entries)
+            cars[race.track_id] += w * len(race.entries)
+    pseudo_cars = settings.dnf_track_pseudo_races * 38
+    return {
+        track: TrackFit(
+            archetype=archetype,
+            scale=scales.get((track, archetype), 1.0),
+            dnf_rate=float((dnfs[track] + pseudo_cars * base[archetype]) / (cars[track] + pseudo_cars)),
+        )
+        for track, archetype in latest.items()
+    }
 
 
 def _dnf_ratios(
     races: Sequence[HistoricalRace],
     weights: np.ndarray,
     base: Mapping[Archetype, float],
+    tracks: Mapping[str, TrackFit],
     settings: RatingSettings,
 ) -> dict[str, float]:
+    """Each driver's age-weighted DNFs over those expected from the tracks raced (a driver is
+    not crash-prone for racing at Daytona), shrunk toward 1."""
     observed: dict[str, float] = defaultdict(float)
     expected: dict[str, float] = defaultdict(float)
     for race, w in zip(races, weights, strict=True):
+        track = tracks.get(race.track_id)
+        rate = (
+            track.dnf_rate
+            if track is not None and track.archetype == race.archetype
+            else base[race.archetype]
+        )
         for e in race.entries:
             observed[e.driver_key] += w * e.dnf
-            expected[e.driver_key] += w * base[race.archetype]
+            expected[e.driver_key] += w * rate
     k = settings.dnf_pseudo
     return {key: (observed[key] + k) / (expected[key] + k) for key in expected}
 

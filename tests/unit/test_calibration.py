@@ -21,18 +21,24 @@ CRASHER = 9  # crashes four times as often as the others
 
 
 def synthetic_history(
-    n_races: int, seed: int = 0, archetype: str = "intermediate", team_shock: float = 0.0
+    n_races: int,
+    seed: int = 0,
+    archetype: str = "intermediate",
+    team_shock: float = 0.0,
+    tracks: tuple[tuple[str, float, float], ...] = (("synthetic", 1.0, 0.1),),
 ) -> list[HistoricalRace]:
     """Races drawn from a known Plackett-Luce model from the back, with one crash-prone driver
-    (and, with team_shock, a normal pace shock per race that each team's five cars share)."""
+    (and, with team_shock, a normal pace shock per race that each team's five cars share).
+    Races take turns at `tracks`: (track_id, scale on the strengths, DNF rate of the others)."""
     rng = np.random.default_rng(seed)
     races = []
     for k in range(n_races):
         season, number = 2020 + k // 36, k % 36 + 1
-        dnf_p = np.where(np.arange(N_DRIVERS) == CRASHER, 0.4, 0.1)
+        track_id, scale, dnf_rate = tracks[k % len(tracks)]
+        dnf_p = np.where(np.arange(N_DRIVERS) == CRASHER, 4 * dnf_rate, dnf_rate)
         dnf = rng.random(N_DRIVERS) < dnf_p
         # Reverse Plackett-Luce: sort ascending by -strength + Gumbel, i.e. descending by strength - Gumbel.
-        pace = TRUE_STRENGTH - rng.gumbel(size=N_DRIVERS)
+        pace = scale * TRUE_STRENGTH - rng.gumbel(size=N_DRIVERS)
         if team_shock > 0:
             pace += team_shock * np.repeat(rng.normal(size=2), N_DRIVERS // 2)
         exit_lap = rng.integers(1, 200, N_DRIVERS)
@@ -71,7 +77,7 @@ def synthetic_history(
                 race_number=number,
                 date=None,
                 track="Synthetic Speedway",
-                track_id="synthetic",
+                track_id=track_id,
                 archetype=archetype,  # type: ignore[arg-type]
                 laps=200,
                 exhibition=False,
@@ -134,6 +140,27 @@ def test_team_shock_is_found_where_teammates_share_pace_and_not_elsewhere(table)
     assert shared.ratings("driver 0", "intermediate").team == "Fast Racing"
 
 
+def test_tracks_get_their_own_scale_and_dnf_rate() -> None:
+    """Races alternate between a track whose results follow form closely and few cars retire, and
+    one where form matters half as much and three times as many cars retire."""
+    tracks = (("orderly", 1.5, 0.05), ("wild", 0.75, 0.15))
+    table = fit_ratings(synthetic_history(144, seed=2, tracks=tracks), (2024, 1))
+    orderly, wild = table.track("orderly", "intermediate"), table.track("wild", "intermediate")
+    assert orderly.scale > 1.1 and wild.scale < 0.9
+    assert 1.5 < orderly.scale / wild.scale < 3.0  # truly 2
+    assert wild.dnf_rate > 1.5 * orderly.dnf_rate  # truly 3, shrunk toward the archetype
+    unknown = table.track("nowhere", "intermediate")
+    assert unknown.scale == 1.0 and unknown.dnf_rate == table.archetypes["intermediate"].dnf_rate
+    assert table.track("wild", "road").scale == 1.0  # raced only as an intermediate
+    strong = table.ratings("driver 0", "intermediate", track_id="orderly").strength
+    assert strong == pytest.approx(
+        orderly.scale / wild.scale * table.ratings("driver 0", "intermediate", track_id="wild").strength
+    )
+    assert table.archetype_params("intermediate", "orderly").start_weight == pytest.approx(
+        orderly.scale * table.archetypes["intermediate"].start_weight
+    )
+
+
 def test_fit_refuses_a_race_on_or_after_as_of(history) -> None:
     with pytest.raises(ValueError, match="strictly before"):
         fit_ratings(history, (history[10].season, history[10].race_number))
@@ -169,6 +196,53 @@ def test_running_order_counts_except_at_superspeedways(archetype: str, counts: b
     a = default.drivers["driver 0"].strength_by_archetype[archetype]
     b = finish_only.drivers["driver 0"].strength_by_archetype[archetype]
     assert (a != pytest.approx(b, abs=1e-3)) is counts
+
+
+def test_fitted_strengths_are_on_the_scale_of_the_finishing_order(table) -> None:
+    """The synthetic finishes are Plackett-Luce with exactly TRUE_STRENGTH: a converged fit finds
+    strengths of the same spread (a fit whose scale and prior trade off, or whose optimiser
+    stalls, gives another)."""
+    fitted = [table.drivers[f"driver {i}"].strength_by_archetype["intermediate"] for i in range(N_DRIVERS)]
+    team = table.archetypes["intermediate"].form_scale * np.repeat(
+        [table.team_strength["Fast Racing"], table.team_strength["Slow Racing"]], N_DRIVERS // 2
+    )
+    slope = np.polyfit(TRUE_STRENGTH, np.asarray(fitted) + team, 1)[0]
+    assert 0.75 < slope < 1.15
+    assert table.archetypes["intermediate"].form_scale == 1.0  # the scale strengths are measured on
+
+
+def with_sharper_running_order(
+    races: list[HistoricalRace], noise: float, seed: int = 5
+) -> list[HistoricalRace]:
+    """Give every car an average running position: the order of its true strength plus Gumbel
+    noise times `noise` (below 1, a sharper view of pace than the finish)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for race in races:
+        pace = {e.driver_key: TRUE_STRENGTH[int(e.driver_key.split()[-1])] for e in race.entries}
+        noisy = {k: v - noise * rng.gumbel() for k, v in pace.items()}
+        rank = {k: i + 1 for i, k in enumerate(sorted(noisy, key=lambda k: -noisy[k]))}
+        entries = tuple(dataclasses.replace(e, avg_position=float(rank[e.driver_key])) for e in race.entries)
+        out.append(dataclasses.replace(race, entries=entries))
+    return out
+
+
+def test_running_order_scale_measures_how_sharp_the_running_order_is(history) -> None:
+    sharp = fit_ratings(with_sharper_running_order(history, noise=0.5), (2022, 1))
+    scale = sharp.archetypes["intermediate"].running_scale
+    assert 1.5 < scale < 2.6  # half the noise: about twice the scale
+    fixed = fit_ratings(
+        with_sharper_running_order(history, noise=0.5), (2022, 1), RatingSettings(running_order_scale=False)
+    )
+    assert fixed.archetypes["intermediate"].running_scale == 1.0
+
+    def spread(t):
+        return np.ptp(
+            [t.drivers[f"driver {i}"].strength_by_archetype["intermediate"] for i in range(N_DRIVERS)]
+        )
+
+    # Without its own scale, the sharp running order stretches the strengths a finish is drawn from.
+    assert spread(fixed) > spread(sharp) + 0.5
 
 
 def test_params_file_round_trip_and_tamper_check(table, tmp_path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from core.errors import Infeasible, InvalidInput
 from core.run import run_simulation
-from core.slate import Driver, Track, get_track
+from core.slate import Driver, FittedRatings, Track, get_track
 from core.spec import ConstraintSpec, LapsLed, RunConfig
 
 
@@ -36,6 +36,18 @@ def field_error(make: Callable[[], object]) -> str:
         ({"shadow_risk": float("inf")}, "drivers[3].shadow_risk"),
         ({"salary": -1}, "drivers[3].salary"),
         ({"driver_id": "  "}, "drivers[3].driver_id"),
+        (
+            {"ratings": FittedRatings(strength=1000.0, dominance=0.0, speed=0.0, dnf_rate=0.1)},
+            "drivers[3].ratings.strength",
+        ),
+        (
+            {"ratings": FittedRatings(strength=0.0, dominance=float("nan"), speed=0.0, dnf_rate=0.1)},
+            "drivers[3].ratings.dominance",
+        ),
+        (
+            {"ratings": FittedRatings(strength=0.0, dominance=0.0, speed=0.0, dnf_rate=1.0)},
+            "drivers[3].ratings.dnf_rate",
+        ),
     ],
 )
 def test_bad_driver_value_names_the_driver_and_field(
