@@ -426,7 +426,7 @@ def _track_scales(log_track_scale: np.ndarray, design: _Design) -> dict[tuple[st
     log_track_scale[0] = 0.0
     centred = np.asarray(_centred(log_track_scale, design.track_index, design.archetype, design.weight))
     scales = {}
-    for row in sorted(np.flatnonzero(design.track_index), key=lambda row: design.weight[row]):  # latest last
+    for row in np.flatnonzero(design.track_index):  # every row of a (track, archetype) has one value
         key = (design.tracks[design.track_index[row]], ARCHETYPES[design.archetype[row]])
         scales[key] = float(np.exp(centred[row]))
     return scales
