@@ -417,14 +417,14 @@ class _Parameters(NamedTuple):
     scale: Any  # [archetypes] how much form carries to each archetype (1 at intermediates)
     log_running_scale: Any  # [archetypes] log of how much sharper a running order is than a finish
     running_start: Any  # [archetypes] extra start effect in running orders (early laps start there)
-    log_track_scale: Any  # [tracks] log of each track's scale on utilities (track 0: none)
+    log_track_scale: Any  # [tracks] log of each track's scale on utilities (track 0, none: 0)
 
 
 def _track_scales(log_track_scale: np.ndarray, design: _Design) -> dict[tuple[str, Archetype], float]:
     """The fitted scale of each (track, archetype) raced in the window, centred as in the fit."""
-    log_track_scale = np.asarray(log_track_scale).copy()
-    log_track_scale[0] = 0.0
-    centred = np.asarray(_centred(log_track_scale, design.track_index, design.archetype, design.weight))
+    centred = np.asarray(
+        _centred(np.asarray(log_track_scale), design.track_index, design.archetype, design.weight)
+    )
     scales = {}
     for row in np.flatnonzero(design.track_index):  # every row of a (track, archetype) has one value
         key = (design.tracks[design.track_index[row]], ARCHETYPES[design.archetype[row]])
@@ -450,7 +450,7 @@ def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
         scale=1.0 + scale * _FREE_SCALE,
         log_running_scale=log_running_scale,
         running_start=running_start,
-        log_track_scale=tracks,
+        log_track_scale=tracks * (np.arange(len(tracks)) > 0),  # track 0 (no track) keeps scale 1
     )
 
 
@@ -512,8 +512,7 @@ def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Siz
     start_weight = p.start_weights[archetype] + running_order * p.running_start[archetype]
     utility = strength + start_weight[:, None] * start_score
     utility = utility * jnp.exp(running_order * p.log_running_scale[archetype])[:, None]
-    log_track_scale = p.log_track_scale.at[0].set(0.0)
-    utility = utility * jnp.exp(_centred(log_track_scale, track_index, archetype, weight))[:, None]
+    utility = utility * jnp.exp(_centred(p.log_track_scale, track_index, archetype, weight))[:, None]
     if reverse:
         # From the back: each running car is slower than every car ahead of it.
         utility = jnp.where(mask > 0, -utility, -1e9)
@@ -526,7 +525,7 @@ def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Siz
     prior_mean = p.theta[0] + p.theta[1] * experience
     penalty = precisions[0] * jnp.sum(present * (p.base - prior_mean) ** 2)
     penalty += precisions[1] * jnp.sum(p.offsets**2) + precisions[2] * jnp.sum((p.teams * known_team) ** 2)
-    penalty += precisions[3] * jnp.sum(log_track_scale**2)
+    penalty += precisions[3] * jnp.sum(p.log_track_scale**2)
     # Weak: holds an archetype without running orders at scale 1 and no extra start effect, and
     # keeps a short history (whose orders a start effect, a scale of form or, when every driver
     # has about as many starts, the experience slope could explain perfectly or shift at no
