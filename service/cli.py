@@ -146,6 +146,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also fit on every race in the file and write the versioned parameters with these scores",
     )
+    backtest.add_argument(
+        "--set",
+        dest="overrides",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one rating setting for this run (repeatable), for example half_life_seasons=0.6; "
+        "the fields of core.calibration.RatingSettings",
+    )
     backtest.set_defaults(handler=_backtest)
 
     serve = commands.add_parser("serve", help="run the REST service (settings from AXIOM_* variables)")
@@ -168,13 +178,21 @@ def _seasons(text: str) -> tuple[int, int]:
     return seasons
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from core.calibration import backtest as run_backtest
     from core.calibration.params import load_params, params_content, write_params
-    from core.calibration.ratings import fit_ratings
+    from core.calibration.ratings import RatingSettings, fit_ratings
     from core.errors import InvalidInput
     from core.history import load_history, shared_logs_path, shared_results_path
 
+    settings = RatingSettings().with_overrides(dict(args.overrides))
     results = args.results or shared_results_path()
     if results is None:
         raise InvalidInput("results", "no --results file given and ../shared/data is not beside the checkout")
@@ -190,6 +208,7 @@ def _backtest(args: argparse.Namespace) -> int:
             args.seasons,
             n_scenarios=args.n_scenarios,
             seed=args.seed,
+            settings=settings,
             progress=lambda done, total, race_id: progress(done, total),
         )
     summary = report.summary()
@@ -202,6 +221,10 @@ def _backtest(args: argparse.Namespace) -> int:
         summary["params_version"] = load_params(path).version
         console.print(f"wrote {path}")
     _print_backtest(summary, time.perf_counter() - started)
+    if args.overrides:
+        console.print(
+            "settings changed: " + " ".join(f"{n}={getattr(settings, n)}" for n, _ in args.overrides)
+        )
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(summary)) + b"\n")

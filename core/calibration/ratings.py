@@ -43,6 +43,7 @@ import numpy as np
 import scipy.optimize
 from jax import Array
 
+from ..errors import InvalidInput
 from ..history import HistoricalRace, RaceEntry
 from ..sim import ArchetypeParams, default_params
 from ..slate import ARCHETYPES, Archetype, FittedRatings
@@ -81,6 +82,39 @@ class RatingSettings:
     dnf_pseudo_races: float = 2.0  # pseudo races behind each archetype's base rate
     dnf_track_pseudo_races: float = 3.0  # pseudo races (at the archetype's rate) behind a track's
     reverse_order: bool = True  # fit (and simulate) Plackett-Luce from the back of the field
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                continue
+            if not math.isfinite(value) or value < 0:
+                raise InvalidInput(f"settings.{f.name}", f"must be a finite number >= 0, got {value!r}")
+        for name in ("half_life_seasons", "window_seasons", "sharpness"):
+            if getattr(self, name) <= 0:
+                raise InvalidInput(f"settings.{name}", f"must be > 0, got {getattr(self, name)!r}")
+
+    def with_overrides(self, overrides: Mapping[str, str]) -> RatingSettings:
+        """These settings with some fields replaced by values written as text (NAME=VALUE on the
+        command line); an unknown name or a value that does not parse raises InvalidInput."""
+        values: dict[str, float | bool] = {}
+        for name, text in overrides.items():
+            if name not in {f.name for f in dataclasses.fields(self)}:
+                known = ", ".join(f.name for f in dataclasses.fields(self))
+                raise InvalidInput(f"settings.{name}", f"no such setting (known: {known})")
+            values[name] = _parse_setting(name, text, type(getattr(self, name)))
+        return dataclasses.replace(self, **values)  # type: ignore[arg-type]
+
+
+def _parse_setting(name: str, text: str, kind: type) -> float | bool:
+    if kind is bool:
+        if text.strip().lower() not in {"true", "false", "1", "0"}:
+            raise InvalidInput(f"settings.{name}", f"expected true or false, got {text!r}")
+        return text.strip().lower() in {"true", "1"}
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"settings.{name}", f"expected a number, got {text!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

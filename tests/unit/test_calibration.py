@@ -302,3 +302,26 @@ def test_backtest_report_has_every_key_and_beats_uniform(history) -> None:
     assert uniform["crps_finish"] == pytest.approx((N_DRIVERS**2 - 1) / (6 * N_DRIVERS), abs=0.15)
     assert 0.0 < model["coverage_50"] < model["coverage_80"] < model["coverage_95"] <= 1.0
     assert sum(summary["pit_deciles"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_settings_overrides_parse_text_by_the_field_type() -> None:
+    settings = RatingSettings().with_overrides({"half_life_seasons": "0.6", "reverse_order": "false"})
+    assert settings.half_life_seasons == 0.6 and settings.reverse_order is False
+    assert settings.strength_precision == RatingSettings().strength_precision  # the rest unchanged
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"half_life": "1"}, "settings.half_life", "no such setting"),
+        ({"sharpness": "sharp"}, "settings.sharpness", "expected a number"),
+        ({"reverse_order": "maybe"}, "settings.reverse_order", "expected true or false"),
+        ({"dnf_pseudo": "-1"}, "settings.dnf_pseudo", ">= 0"),
+        ({"track_precision": "nan"}, "settings.track_precision", ">= 0"),
+        ({"half_life_seasons": "0"}, "settings.half_life_seasons", "> 0"),
+    ],
+)
+def test_bad_settings_name_the_field(overrides: dict[str, str], field: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message) as error:
+        RatingSettings().with_overrides(overrides)
+    assert error.value.field == field

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,44 @@ def test_backtest_writes_json_plot_and_versioned_params(tmp_path: Path) -> None:
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     (written,) = params.glob("cup-*.json")
     assert written.stem == report["params_version"]
+
+
+def test_backtest_set_changes_the_settings_it_fits_and_records(tmp_path: Path) -> None:
+    def run(*overrides: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        out, params = tmp_path / f"bt{len(overrides)}.json", tmp_path / f"params{len(overrides)}"
+        args = [
+            "backtest", "--results", str(HISTORY / "results.csv"), "--seasons", "2022",
+            "--n-scenarios", "200", "--seed", "1", "--json", str(out), "--write-params", str(params),
+        ]  # fmt: skip
+        assert main(args + [a for o in overrides for a in ("--set", o)]) == 0
+        (written,) = params.glob("cup-*.json")
+        return json.loads(out.read_text()), json.loads(written.read_text())["content"]
+
+    default, default_params = run()
+    changed, changed_params = run("strength_precision=30", "reverse_order=false")
+    assert changed_params["settings"]["strength_precision"] == 30.0
+    assert changed_params["settings"]["reverse_order"] is False
+    assert default_params["settings"]["strength_precision"] == 3.0
+    assert changed["params_version"] != default["params_version"]
+    assert changed["overall"]["crps_finish"] != default["overall"]["crps_finish"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"), [("half_life=1", "no such setting"), ("sharpness=0", "must be > 0")]
+)
+def test_backtest_bad_set_exits_2_naming_the_setting(
+    setting: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["backtest", "--results", str(HISTORY / "results.csv"), "--seasons", "2022", "--set", setting]
+    assert main(args) == 2
+    error = " ".join(capsys.readouterr().err.split())  # rich wraps lines
+    assert f"settings.{setting.split('=')[0]}" in error and message in error
+
+
+def test_backtest_set_needs_name_equals_value(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["backtest", "--results", str(HISTORY / "results.csv"), "--set", "sharpness"])
+    assert "expected NAME=VALUE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("seasons", ["2024-2022", "twenty"])
