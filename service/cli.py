@@ -221,10 +221,9 @@ def _backtest(args: argparse.Namespace) -> int:
         summary["params_version"] = load_params(path).version
         console.print(f"wrote {path}")
     _print_backtest(summary, time.perf_counter() - started)
-    if args.overrides:
-        console.print(
-            "settings changed: " + " ".join(f"{n}={getattr(settings, n)}" for n, _ in args.overrides)
-        )
+    if "settings_changed" in summary:
+        changed = summary["settings_changed"].items()
+        console.print("settings changed: " + " ".join(f"{name}={value}" for name, value in changed))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(summary)) + b"\n")

@@ -95,6 +95,9 @@ class BacktestReport:
             "seed": self.seed,
             "params_version": self.params_version,
         }
+        changed = changed_settings(self.settings)
+        if changed:
+            report["settings_changed"] = changed
         report.update(summarise([s for s in self.scores if s.model == "model"]))
         report["baselines"] = {}
         for name in ("uniform", "start_only"):
@@ -239,6 +242,16 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
 
 
 Progress = Callable[[int, int, str], None]
+
+
+def changed_settings(settings: RatingSettings) -> dict[str, float | bool]:
+    """The settings that differ from the defaults, by name (empty for the defaults)."""
+    default = RatingSettings()
+    return {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if getattr(settings, f.name) != getattr(default, f.name)
+    }
 
 
 def settings_version(settings: RatingSettings) -> str:

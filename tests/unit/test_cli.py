@@ -124,6 +124,8 @@ def test_backtest_set_changes_the_settings_it_fits_and_records(tmp_path: Path) -
     assert changed_params["settings"]["reverse_order"] is False
     assert default_params["settings"]["strength_precision"] == 3.0
     assert changed["params_version"] != default["params_version"]
+    assert changed["settings_changed"] == {"strength_precision": 30.0, "reverse_order": False}
+    assert "settings_changed" not in default
     assert changed["overall"]["crps_finish"] != default["overall"]["crps_finish"]
 
 
