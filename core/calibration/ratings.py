@@ -97,20 +97,21 @@ class RatingSettings:
     def with_overrides(self, overrides: Mapping[str, str]) -> RatingSettings:
         """These settings with some fields replaced by values written as text (NAME=VALUE on the
         command line); an unknown name or a value that does not parse raises InvalidInput."""
+        known = [f.name for f in dataclasses.fields(self)]
         values: dict[str, float | bool] = {}
         for name, text in overrides.items():
-            if name not in {f.name for f in dataclasses.fields(self)}:
-                known = ", ".join(f.name for f in dataclasses.fields(self))
-                raise InvalidInput(f"settings.{name}", f"no such setting (known: {known})")
+            if name not in known:
+                raise InvalidInput(f"settings.{name}", f"no such setting (known: {', '.join(known)})")
             values[name] = _parse_setting(name, text, type(getattr(self, name)))
         return dataclasses.replace(self, **values)  # type: ignore[arg-type]
 
 
 def _parse_setting(name: str, text: str, kind: type) -> float | bool:
     if kind is bool:
-        if text.strip().lower() not in {"true", "false", "1", "0"}:
+        word = text.strip().lower()
+        if word not in {"true", "false", "1", "0"}:
             raise InvalidInput(f"settings.{name}", f"expected true or false, got {text!r}")
-        return text.strip().lower() in {"true", "1"}
+        return word in {"true", "1"}
     try:
         return float(text)
     except ValueError:
