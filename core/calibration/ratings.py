@@ -467,10 +467,25 @@ def _track_scales(log_track_scale: np.ndarray, design: _Design) -> dict[tuple[st
     return scales
 
 
+def _part_sizes(sizes: _Sizes) -> list[int]:
+    """The lengths of _Parameters' parts in the parameter vector, in order."""
+    n_arch = len(ARCHETYPES)
+    return [
+        sizes.drivers,
+        sizes.drivers * n_arch,
+        sizes.teams,
+        n_arch,
+        2,
+        n_arch,
+        n_arch,
+        n_arch,
+        sizes.tracks,
+    ]
+
+
 def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
     n_arch = len(ARCHETYPES)
-    sizes_of_parts = [sizes.drivers, sizes.drivers * n_arch, sizes.teams, n_arch, 2, n_arch, n_arch, n_arch]
-    parts = np.split(np.arange(len(x)), np.cumsum(sizes_of_parts))
+    parts = np.split(np.arange(len(x)), np.cumsum(_part_sizes(sizes))[:-1])
     base, offsets, teams, start_weights, theta, scale, log_running_scale, running_start, tracks = (
         x[i] for i in parts
     )
@@ -490,7 +505,7 @@ def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
 
 
 def _n_parameters(sizes: _Sizes) -> int:
-    return sizes.drivers * (1 + len(ARCHETYPES)) + sizes.teams + 5 * len(ARCHETYPES) + 2 + sizes.tracks
+    return sum(_part_sizes(sizes))
 
 
 def _minimise(
