@@ -170,6 +170,9 @@ class HistoricalRace:
     laps: int  # scheduled length (plus overtime) = the winner's laps completed
     exhibition: bool
     entries: tuple[RaceEntry, ...]
+    # The starting lineup was set by the rulebook (qualifying not held: the 2020-2021 formula,
+    # rain-outs), not by speed: see `rulebook_lineup`.
+    rulebook_lineup: bool = False
 
     @property
     def has_fastest_laps(self) -> bool:
@@ -195,6 +198,24 @@ class HistoricalRace:
 
 
 # --- public helpers ----------------------------------------------------------------------------
+
+RULEBOOK_CORRELATION = 0.8
+MIN_COMMON_DRIVERS = 10
+
+
+def rulebook_lineup(race: HistoricalRace, previous: HistoricalRace) -> bool:
+    """Whether `race`'s starting lineup follows `previous`'s finishing order (Spearman
+    correlation >= RULEBOOK_CORRELATION over the drivers in both): a lineup set by the rulebook
+    (the 2020-2021 formula of the last race's finish and owner points, or the owner-points order
+    when rain cancels qualifying), which says nothing about this weekend's speed. Qualified
+    lineups follow the last finish at 0.0-0.7; rulebook ones at 0.85-0.98.
+    """
+    finish = {e.driver_key: e.finish for e in previous.entries}
+    pairs = np.asarray([(e.start, finish[e.driver_key]) for e in race.entries if e.driver_key in finish])
+    if len(pairs) < MIN_COMMON_DRIVERS:
+        return False
+    ranks = np.argsort(np.argsort(pairs, axis=0), axis=0).astype(float)
+    return bool(np.corrcoef(ranks[:, 0], ranks[:, 1])[0, 1] >= RULEBOOK_CORRELATION)
 
 
 def driver_key(name: str) -> str:
@@ -313,7 +334,10 @@ def load_history(
         table = parsed.races[race_key]
         event_key = matched_event.get(race_key)
         logged = _log_rows(events[event_key]) if event_key is not None else {}
-        races.append(_points_race(race_key, table, logged, event_key, track_ids))
+        race = _points_race(race_key, table, logged, event_key, track_ids)
+        if races and races[-1].season == race.season:
+            race = dataclasses.replace(race, rulebook_lineup=rulebook_lineup(race, races[-1]))
+        races.append(race)
 
     if include_exhibitions:
         log_tracks = _log_track_names(matches, parsed.races)

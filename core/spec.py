@@ -15,6 +15,7 @@ from importlib import metadata
 import msgspec
 
 from .calibration.params import CalibratedParams, load_params
+from .calibration.ratings import grid_fraction
 from .errors import InvalidInput
 from .history import driver_key
 from .sim import DEFAULT_MIN_ACCEPTANCE, PARAMS_VERSION
@@ -191,7 +192,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         params_version, start_weight, reverse_order, team_shock = PARAMS_VERSION, None, False, 0.0
         if calibration_enabled:
             params = params or load_params()
-            drivers = [_with_ratings(d, params, track) for d in drivers]
+            drivers = [_with_ratings(d, params, track, len(drivers)) for d in drivers]
             fitted = params.table.archetype_params(track.archetype, track.track_id)
             params_version, start_weight, reverse_order, team_shock = (
                 params.version,
@@ -277,10 +278,15 @@ def _by_id(spec: DriverSpec) -> str:
     return spec.driver_id
 
 
-def _with_ratings(driver: Driver, params: CalibratedParams, track: Track) -> Driver:
+def _with_ratings(driver: Driver, params: CalibratedParams, track: Track, field_size: int) -> Driver:
     if driver.ratings is not None:
         return driver
-    ratings = params.table.ratings(driver_key(driver.name), track.archetype, track_id=track.track_id)
+    ratings = params.table.ratings(
+        driver_key(driver.name),
+        track.archetype,
+        track_id=track.track_id,
+        start_fraction=grid_fraction(driver.start_position, field_size),
+    )
     return dataclasses.replace(driver, ratings=ratings)
 
 

@@ -39,7 +39,7 @@ from .metrics import (
     pit_histogram,
     ranked_probability_score,
 )
-from .ratings import RatingSettings, RatingTable, fit_ratings
+from .ratings import RatingSettings, RatingTable, fit_ratings, grid_fraction
 
 Model = Literal["model", "start_only", "uniform"]
 MODELS: tuple[Model, ...] = ("model", "start_only", "uniform")
@@ -167,12 +167,18 @@ def race_field(
         if model == "model":
             # The car's team is known before the race (a driver may have changed teams).
             ratings = table.ratings(
-                entry.driver_key, race.archetype, team=entry.team or None, track_id=race.track_id
+                entry.driver_key,
+                race.archetype,
+                team=entry.team or None,
+                track_id=race.track_id,
+                start_fraction=grid_fraction(start, len(race.entries)),
             )
         else:
             ratings = FittedRatings(strength=0.0, dominance=0.0, speed=0.0, dnf_rate=fit.dnf_rate)
         drivers.append(Driver(entry.driver_key, entry.driver, 0, int(start), 0.5, 0.5, 0.5, ratings))
-    params = table.archetype_params(race.archetype, race.track_id if model == "model" else None)
+    params = table.archetype_params(
+        race.archetype, race.track_id if model == "model" else None, rulebook_lineup=race.rulebook_lineup
+    )
     if model != "model":  # the baselines know no teams
         params = dataclasses.replace(params, team_shock=0.0)
     if model == "uniform":

@@ -23,7 +23,9 @@ from ..slate import ARCHETYPES, DATA_DIR, Archetype
 from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable, TrackFit
 
 PARAMS_DIR = DATA_DIR / "params"
-FORMAT = 3  # 2: archetypes carry team_shock, drivers' teams feed the kernel; 3: tracks, running_scale
+# 2: archetypes carry team_shock, drivers' teams feed the kernel; 3: tracks, running_scale;
+# 4: archetypes' rulebook_start_weight and dnf_start_slope
+FORMAT = 4
 _DIGITS = 5
 
 
@@ -43,6 +45,8 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     form_scale: float
     team_shock: float
     running_scale: float  # reported; forecasts do not use it
+    rulebook_start_weight: float | None  # start effect of a lineup the rulebook set (None: as qualified)
+    dnf_start_slope: float  # log DNF rate of the last starter over the pole sitter's
 
 
 class TrackEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -102,6 +106,10 @@ def params_content(
                 form_scale=_rounded(f.form_scale),
                 team_shock=_rounded(f.team_shock),
                 running_scale=_rounded(f.running_scale),
+                rulebook_start_weight=None
+                if f.rulebook_start_weight is None
+                else _rounded(f.rulebook_start_weight),
+                dnf_start_slope=_rounded(f.dnf_start_slope),
             )
             for a, f in table.archetypes.items()
         },
@@ -208,6 +216,8 @@ def _table(content: ParamsContent) -> RatingTable:
                 form_scale=f.form_scale,
                 team_shock=f.team_shock,
                 running_scale=f.running_scale,
+                rulebook_start_weight=f.rulebook_start_weight,
+                dnf_start_slope=f.dnf_start_slope,
             )
             for a, f in content.archetypes.items()
         },
@@ -215,7 +225,11 @@ def _table(content: ParamsContent) -> RatingTable:
         team_strength=dict(content.team_strength),
         n_races=content.n_races,
         tracks={
-            t: TrackFit(archetype=_archetype(f.archetype), scale=f.scale, dnf_rate=f.dnf_rate)
+            t: TrackFit(
+                archetype=_archetype(f.archetype),
+                scale=f.scale,
+                dnf_rate=f.dnf_rate,
+            )
             for t, f in content.tracks.items()
         },
     )

@@ -20,10 +20,17 @@ result leaks in.
   start effect by its track's scale.
   Drivers are shrunk toward a prior that depends on experience (`theta0 + theta1 * log1p(starts)`),
   so a driver with no Cup starts gets the fitted rookie prior, not the field average; teams and
-  per-archetype offsets are shrunk toward 0. All parameters are fitted at once by L-BFGS.
+  per-archetype offsets are shrunk toward 0. A lineup the rulebook set (no qualifying: the
+  2020-2021 formula, rain-outs; `history.rulebook_lineup`) ranks cars by recent results rather
+  than by this weekend's speed, so its start effect is a parameter of its own. All parameters
+  are fitted at once by L-BFGS.
 * dnf: an archetype's base rate, and each track's rate shrunk toward it; a driver's DNF ratio is
   the driver's age-weighted DNFs over those expected from the tracks raced, shrunk toward 1 with
-  `dnf_pseudo` expected DNFs; a race's DNF rate is the track's rate x that ratio.
+  `dnf_pseudo` expected DNFs; a race's DNF rate is the track's rate x that ratio x
+  exp(slope x (grid fraction - 0.5)), with the slope per archetype fitted by likelihood before
+  the drivers' ratios (whose expected DNFs then include it) and again after them (in the shipped
+  fit the last starter at a short track retires 2.7 times as often as the pole sitter; at
+  superspeedways, where the big wrecks start up front, 0.4 times as often).
 * dominance and speed: log of laps led (fastest laps) over what the driver's finishing positions
   would give an average car, shrunk toward 0; the kernel adds them to the lead (speed) log-weight.
 """
@@ -77,6 +84,12 @@ class RatingSettings:
     # L2 precision of the log of a track's scale (how predictable its races are within the
     # archetype; 0: every track of an archetype alike).
     track_precision: float = 4.0
+    # A lineup set by the rulebook (history.rulebook_lineup) orders cars by recent results, not
+    # by this weekend's speed: its start effect is fitted apart from qualified lineups'.
+    rulebook_start: bool = True
+    # A car's DNF rate rises toward the back of the grid (slow cars break, the back of the pack
+    # wrecks more): fit a log-slope on the start position per archetype.
+    dnf_by_start: bool = True
     dnf_pseudo: float = 3.0  # pseudo expected DNFs behind the archetype base rate
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
     dnf_pseudo_races: float = 2.0  # pseudo races behind each archetype's base rate
@@ -140,6 +153,8 @@ class ArchetypeFit:
     form_scale: float  # how much of a driver's (and team's) overall strength carries to the archetype
     team_shock: float = 0.0  # sd of the pace shock a team's cars share in a race (see team_shocks)
     running_scale: float = 1.0  # how much sharper a running order shows pace than a finish does
+    rulebook_start_weight: float | None = None  # start effect of a rulebook lineup (None: as qualified)
+    dnf_start_slope: float = 0.0  # log DNF rate of the last starter over the pole sitter's
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,24 +186,37 @@ class RatingTable:
             return TrackFit(archetype=archetype, scale=1.0, dnf_rate=self.archetypes[archetype].dnf_rate)
         return fit
 
-    def archetype_params(self, archetype: Archetype, track_id: str | None = None) -> ArchetypeParams:
-        """The archetype's kernel parameters with the fitted start effect (times the track's scale)
-        and ordering direction."""
+    def archetype_params(
+        self, archetype: Archetype, track_id: str | None = None, rulebook_lineup: bool = False
+    ) -> ArchetypeParams:
+        """The archetype's kernel parameters with the fitted start effect (times the track's scale;
+        the rulebook lineups' where the lineup was not set by qualifying) and ordering direction."""
+        track = self.track(track_id, archetype)
+        fit = self.archetypes[archetype]
+        start_weight = fit.start_weight
+        if rulebook_lineup and fit.rulebook_start_weight is not None:
+            start_weight = fit.rulebook_start_weight
         return dataclasses.replace(
             default_params(archetype),
-            start_weight=self.archetypes[archetype].start_weight * self.track(track_id, archetype).scale,
+            start_weight=start_weight * track.scale,
             reverse_order=self.settings.reverse_order,
             team_shock=self.archetypes[archetype].team_shock,
         )
 
     def ratings(
-        self, driver_key: str, archetype: Archetype, team: str | None = None, track_id: str | None = None
+        self,
+        driver_key: str,
+        archetype: Archetype,
+        team: str | None = None,
+        track_id: str | None = None,
+        start_fraction: float = 0.5,
     ) -> FittedRatings:
         """Ratings for a driver at an archetype, driving for `team` (None: the driver's latest
         team). A driver never seen gets the rookie prior; a team never seen counts as average."""
         fit = self.archetypes[archetype]
         track = self.track(track_id, archetype)
         sharpness = self.settings.sharpness * track.scale
+        by_start = math.exp(fit.dnf_start_slope * (start_fraction - 0.5))
         rating = self.drivers.get(driver_key)
         if rating is None:
             team_strength = self.team_strength.get(team or "", 0.0)
@@ -197,16 +225,17 @@ class RatingTable:
                 strength=sharpness * strength,
                 dominance=0.0,
                 speed=0.0,
-                dnf_rate=track.dnf_rate,
+                dnf_rate=min(track.dnf_rate * by_start, 0.95),
                 team=team or "",
             )
         team = rating.team if team is None else team
         team_strength = self.team_strength.get(team, 0.0)
+        strength = sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength)
         return FittedRatings(
-            strength=sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
+            strength=strength,
             dominance=rating.dominance,
             speed=rating.speed,
-            dnf_rate=min(track.dnf_rate * rating.dnf_ratio, 0.95),
+            dnf_rate=min(track.dnf_rate * rating.dnf_ratio * by_start, 0.95),
             team=team,
         )
 
@@ -223,11 +252,17 @@ class _Design:
     weight: np.ndarray  # [races]
     running_order: np.ndarray  # [races] 1 for a ranking by running position, 0 for a finish
     track_index: np.ndarray  # [races] index into tracks (0: none)
+    rulebook: np.ndarray  # [races] 1 for a race whose lineup the rulebook set
     tracks: list[str] = field(default_factory=list)  # [0] unused
     keys: list[str] = field(default_factory=list)
     teams: list[str] = field(default_factory=list)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     latest_team: dict[str, str] = field(default_factory=dict)
+
+
+def grid_fraction(start: int, field_size: int) -> float:
+    """Where a car starts on the grid: 0 on the pole, 1 last."""
+    return (start - 1) / max(field_size - 1, 1)
 
 
 def race_time(season: int, race_number: int) -> float:
@@ -254,11 +289,16 @@ def fit_ratings(
     design = _design(races, weights, settings)
     fit = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
-    tracks = _track_fits(races, weights, fit.track_scale, base_dnf, settings)
-    dnf_ratio = _dnf_ratios(races, weights, base_dnf, tracks, settings)
+    tracks = _track_fits(races, weights, fit, base_dnf, settings)
+    # The grid's share of DNFs first, so that a driver who starts at the back is not also
+    # counted crash-prone for it; then the slope again, given the drivers' ratios.
+    dnf_slope = _dnf_start_slopes(races, weights, tracks, {}) if settings.dnf_by_start else {}
+    dnf_ratio = _dnf_ratios(races, weights, base_dnf, tracks, settings, dnf_slope)
     dominance = _excess_share(races, weights, settings, "laps_led")
     speed = _excess_share(races, weights, settings, "fastest_laps")
     team_shock = team_shocks(races, weights)
+    if settings.dnf_by_start:
+        dnf_slope = _dnf_start_slopes(races, weights, tracks, dnf_ratio)
     drivers = {
         key: DriverRating(
             driver_key=key,
@@ -278,6 +318,10 @@ def fit_ratings(
             form_scale=float(fit.scale[k]),
             team_shock=team_shock[a],
             running_scale=float(fit.running_scale[k]),
+            dnf_start_slope=dnf_slope.get(a, 0.0),
+            rulebook_start_weight=None
+            if fit.rulebook_start_weights is None
+            else float(fit.rulebook_start_weights[k]),
         )
         for k, a in enumerate(ARCHETYPES)
     }
@@ -341,6 +385,7 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: Rati
         weight=np.zeros(n_races, np.float32),
         running_order=np.zeros(n_races, np.float32),
         track_index=np.zeros(n_races, np.int32),
+        rulebook=np.zeros(n_races, np.float32),
         tracks=tracks,
         keys=keys,
         teams=teams,
@@ -358,6 +403,7 @@ def _design(races: Sequence[HistoricalRace], weights: np.ndarray, settings: Rati
         design.weight[row] = weight
         design.track_index[row] = track_of.get(race.track_id, 0)
         design.running_order[row] = by_pace and settings.running_order_scale
+        design.rulebook[row] = race.rulebook_lineup and settings.rulebook_start
     return design
 
 
@@ -373,6 +419,7 @@ class _StrengthFit(NamedTuple):
     rookie: np.ndarray  # [archetypes]: the prior of a driver with no starts
     scale: np.ndarray  # [archetypes]
     running_scale: np.ndarray  # [archetypes]
+    rulebook_start_weights: np.ndarray | None  # [archetypes]; None where no rulebook lineup was fitted
     track_scale: dict[tuple[str, Archetype], float]
 
 
@@ -384,7 +431,9 @@ class _Sizes(NamedTuple):
 
 def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
     sizes = _Sizes(
-        _bucket(len(design.keys), 32), _bucket(len(design.teams), 16), _bucket(len(design.tracks), 16)
+        _bucket(len(design.keys), 32),
+        _bucket(len(design.teams), 16),
+        _bucket(len(design.tracks), 16),
     )
     experience = np.zeros(sizes.drivers, np.float32)
     experience[: len(design.keys)] = np.log1p(design.starts)
@@ -405,6 +454,7 @@ def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
                 design.weight,
                 design.running_order,
                 design.track_index,
+                design.rulebook,
                 experience,
                 present,
                 known_team,
@@ -431,6 +481,7 @@ def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
         rookie=p.theta[0] * p.scale,
         scale=p.scale,
         running_scale=np.exp(p.log_running_scale),
+        rulebook_start_weights=p.start_weights + p.rulebook_start if design.rulebook.any() else None,
         track_scale=_track_scales(p.log_track_scale, design),
     )
 
@@ -452,6 +503,7 @@ class _Parameters(NamedTuple):
     scale: Any  # [archetypes] how much form carries to each archetype (1 at intermediates)
     log_running_scale: Any  # [archetypes] log of how much sharper a running order is than a finish
     running_start: Any  # [archetypes] extra start effect in running orders (early laps start there)
+    rulebook_start: Any  # [archetypes] extra start effect of a lineup the rulebook set
     log_track_scale: Any  # [tracks] log of each track's scale on utilities (track 0, none: 0)
 
 
@@ -479,6 +531,7 @@ def _part_sizes(sizes: _Sizes) -> list[int]:
         n_arch,
         n_arch,
         n_arch,
+        n_arch,
         sizes.tracks,
     ]
 
@@ -486,9 +539,18 @@ def _part_sizes(sizes: _Sizes) -> list[int]:
 def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
     n_arch = len(ARCHETYPES)
     parts = np.split(np.arange(len(x)), np.cumsum(_part_sizes(sizes))[:-1])
-    base, offsets, teams, start_weights, theta, scale, log_running_scale, running_start, tracks = (
-        x[i] for i in parts
-    )
+    (
+        base,
+        offsets,
+        teams,
+        start_weights,
+        theta,
+        scale,
+        log_running_scale,
+        running_start,
+        rulebook_start,
+        tracks,
+    ) = (x[i] for i in parts)
     return _Parameters(
         base=base,
         offsets=offsets.reshape(sizes.drivers, n_arch),
@@ -500,6 +562,7 @@ def _unpack(x: Any, sizes: _Sizes) -> _Parameters:
         scale=1.0 + scale * _FREE_SCALE,
         log_running_scale=log_running_scale,
         running_start=running_start,
+        rulebook_start=rulebook_start,
         log_track_scale=tracks * (np.arange(len(tracks)) > 0),  # track 0 (no track) keeps scale 1
     )
 
@@ -548,6 +611,7 @@ def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Siz
         weight,
         running_order,
         track_index,
+        rulebook,
         experience,
         present,
         known_team,
@@ -560,6 +624,7 @@ def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Siz
     # A running order sees the same pace through less noise than a finish (its utilities are
     # scaled up), and its early laps are run where the cars started (a start effect of its own).
     start_weight = p.start_weights[archetype] + running_order * p.running_start[archetype]
+    start_weight += rulebook * p.rulebook_start[archetype]
     utility = strength + start_weight[:, None] * start_score
     utility = utility * jnp.exp(running_order * p.log_running_scale[archetype])[:, None]
     utility = utility * jnp.exp(_centred(p.log_track_scale, track_index, archetype, weight))[:, None]
@@ -580,7 +645,7 @@ def _loss(x: Array, *, design: tuple[Array, ...], precisions: Array, sizes: _Siz
     # keeps a short history (whose orders a start effect, a scale of form or, when every driver
     # has about as many starts, the experience slope could explain perfectly or shift at no
     # cost) from running off to infinity.
-    penalty += jnp.sum(p.log_running_scale**2) + jnp.sum(p.running_start**2)
+    penalty += jnp.sum(p.log_running_scale**2) + jnp.sum(p.running_start**2) + jnp.sum(p.rulebook_start**2)
     penalty += jnp.sum(p.start_weights**2) + jnp.sum((p.scale - 1.0) ** 2) + jnp.sum(p.theta**2)
     return (-jnp.sum(weight * log_lik) + 0.5 * penalty) / jnp.sum(weight)
 
@@ -604,7 +669,7 @@ def _base_dnf_rates(
 def _track_fits(
     races: Sequence[HistoricalRace],
     weights: np.ndarray,
-    scales: Mapping[tuple[str, Archetype], float],
+    fit: _StrengthFit,
     base: Mapping[Archetype, float],
     settings: RatingSettings,
 ) -> dict[str, TrackFit]:
@@ -621,7 +686,7 @@ def _track_fits(
     return {
         track: TrackFit(
             archetype=archetype,
-            scale=scales.get((track, archetype), 1.0),
+            scale=fit.track_scale.get((track, archetype), 1.0),
             dnf_rate=float((dnfs[track] + pseudo_cars * base[archetype]) / (cars[track] + pseudo_cars)),
         )
         for track, archetype in latest.items()
@@ -634,9 +699,10 @@ def _dnf_ratios(
     base: Mapping[Archetype, float],
     tracks: Mapping[str, TrackFit],
     settings: RatingSettings,
+    start_slopes: Mapping[Archetype, float],
 ) -> dict[str, float]:
-    """Each driver's age-weighted DNFs over those expected from the tracks raced (a driver is
-    not crash-prone for racing at Daytona), shrunk toward 1."""
+    """Each driver's age-weighted DNFs over those expected from the tracks raced and the places
+    started (a driver is not crash-prone for racing at Daytona, or from the back), shrunk toward 1."""
     observed: dict[str, float] = defaultdict(float)
     expected: dict[str, float] = defaultdict(float)
     for race, w in zip(races, weights, strict=True):
@@ -646,11 +712,49 @@ def _dnf_ratios(
             if track is not None and track.archetype == race.archetype
             else base[race.archetype]
         )
+        slope = start_slopes.get(race.archetype, 0.0)
         for e in race.entries:
             observed[e.driver_key] += w * e.dnf
-            expected[e.driver_key] += w * rate
+            expected[e.driver_key] += (
+                w * rate * math.exp(slope * (grid_fraction(e.start, len(race.entries)) - 0.5))
+            )
     k = settings.dnf_pseudo
     return {key: (observed[key] + k) / (expected[key] + k) for key in expected}
+
+
+def _dnf_start_slopes(
+    races: Sequence[HistoricalRace],
+    weights: np.ndarray,
+    tracks: Mapping[str, TrackFit],
+    dnf_ratio: Mapping[str, float],
+) -> dict[Archetype, float]:
+    """Per archetype, the slope g of log DNF rate on the start fraction (0 pole, 1 last) that
+    maximises the age-weighted Bernoulli likelihood of the DNFs, with each car's rate the track's
+    x the driver's ratio x exp(g (fraction - 0.5)) (a weak prior holds g near 0)."""
+    rows: dict[Archetype, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for race, w in zip(races, weights, strict=True):
+        track = tracks.get(race.track_id)
+        if track is None or track.archetype != race.archetype:
+            continue
+        for e in race.entries:
+            fraction = grid_fraction(e.start, len(race.entries))
+            rows[race.archetype].append(
+                (w, float(e.dnf), track.dnf_rate * dnf_ratio.get(e.driver_key, 1.0), fraction)
+            )
+    slopes = {}
+    for archetype, data in rows.items():
+        w, d, rate, fraction = np.asarray(data).T
+
+        fit = scipy.optimize.minimize_scalar(
+            _dnf_slope_loss, bounds=(-3, 3), method="bounded", args=(w, d, rate, fraction)
+        )
+        slopes[archetype] = float(fit.x)
+    return slopes
+
+
+def _dnf_slope_loss(g: float, w: np.ndarray, d: np.ndarray, rate: np.ndarray, fraction: np.ndarray) -> float:
+    p = np.clip(rate * np.exp(g * (fraction - 0.5)), 1e-6, 0.95)
+    return float(-np.sum(w * (d * np.log(p) + (1 - d) * np.log1p(-p))) + 0.5 * g * g)
 
 
 def _excess_share(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from core import ConstraintSpec, get_track, load_slate, run_simulation, sample_slate_path
 from core.calibration.params import default_params_path, load_params
+from core.calibration.ratings import grid_fraction
 from core.history import driver_key
 from core.sim import PARAMS_VERSION
 from core.sitefiles import drivers_from_players, read_draftkings_salaries
@@ -40,6 +42,18 @@ def test_calibrated_spec_uses_fitted_ratings_by_normalised_name(shipped) -> None
     assert expected.strength != pytest.approx(shipped.table.ratings("kyle larson", "short").strength)
     assert by_name[name].strength == pytest.approx(expected.strength)
     assert raw.hash != fitted.hash
+    # The DNF rate depends on where the car starts (the archetype's fitted slope over the grid).
+    start = next(d.start_position for d in fitted.drivers if d.name == name)
+    on_grid = shipped.table.ratings(
+        "kyle larson", "short", track_id="bristol", start_fraction=grid_fraction(start, len(slate.drivers))
+    )
+    assert by_name[name].dnf_rate == pytest.approx(on_grid.dnf_rate)
+    pole, last = (
+        shipped.table.ratings("kyle larson", "short", track_id="bristol", start_fraction=f).dnf_rate
+        for f in (0.0, 1.0)
+    )
+    assert last / pole == pytest.approx(math.exp(shipped.table.archetypes["short"].dnf_start_slope))
+    assert last > pole
 
 
 def test_calibrated_run_is_reproducible_and_strong_drivers_finish_better() -> None:

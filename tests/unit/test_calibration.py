@@ -26,19 +26,30 @@ def synthetic_history(
     archetype: str = "intermediate",
     team_shock: float = 0.0,
     tracks: tuple[tuple[str, float, float], ...] = (("synthetic", 1.0, 0.1),),
+    start_weight: float = 0.0,
+    rulebook_every: int = 0,
+    dnf_start_slope: float = 0.0,
 ) -> list[HistoricalRace]:
     """Races drawn from a known Plackett-Luce model from the back, with one crash-prone driver
     (and, with team_shock, a normal pace shock per race that each team's five cars share).
-    Races take turns at `tracks`: (track_id, scale on the strengths, DNF rate of the others)."""
+    Races take turns at `tracks`: (track_id, scale on the strengths, DNF rate of the others).
+    Start positions are random; `start_weight` gives the pole that much pace over the last
+    starter, except in every `rulebook_every`-th race, whose lineup the rulebook set (no start
+    effect); a car's DNF rate is multiplied by exp(dnf_start_slope x (its start fraction - 0.5))."""
     rng = np.random.default_rng(seed)
+    grids = np.random.default_rng((seed, 1))  # start positions: a stream of their own
     races = []
     for k in range(n_races):
         season, number = 2020 + k // 36, k % 36 + 1
         track_id, scale, dnf_rate = tracks[k % len(tracks)]
+        starts = grids.permutation(N_DRIVERS) + 1
+        fraction = (starts - 1) / (N_DRIVERS - 1)
+        rulebook = rulebook_every > 0 and k % rulebook_every == 0
         dnf_p = np.where(np.arange(N_DRIVERS) == CRASHER, 4 * dnf_rate, dnf_rate)
-        dnf = rng.random(N_DRIVERS) < dnf_p
+        dnf = rng.random(N_DRIVERS) < dnf_p * np.exp(dnf_start_slope * (fraction - 0.5))
         # Reverse Plackett-Luce: sort ascending by -strength + Gumbel, i.e. descending by strength - Gumbel.
         pace = scale * TRUE_STRENGTH - rng.gumbel(size=N_DRIVERS)
+        pace += 0.0 if rulebook else start_weight * (1 - fraction)
         if team_shock > 0:
             pace += team_shock * np.repeat(rng.normal(size=2), N_DRIVERS // 2)
         exit_lap = rng.integers(1, 200, N_DRIVERS)
@@ -46,7 +57,6 @@ def synthetic_history(
         order = np.argsort(-key)
         finish = np.empty(N_DRIVERS, int)
         finish[order] = np.arange(1, N_DRIVERS + 1)
-        starts = rng.permutation(N_DRIVERS) + 1
         led = np.zeros(N_DRIVERS, int)
         led[order[0]] = 150
         led[order[1]] = 50
@@ -82,6 +92,7 @@ def synthetic_history(
                 laps=200,
                 exhibition=False,
                 entries=entries,
+                rulebook_lineup=rulebook,
             )
         )
     return races
@@ -159,6 +170,41 @@ def test_tracks_get_their_own_scale_and_dnf_rate() -> None:
     assert table.archetype_params("intermediate", "orderly").start_weight == pytest.approx(
         orderly.scale * table.archetypes["intermediate"].start_weight
     )
+
+
+def test_dnf_rate_rises_toward_the_back_where_history_shows_it(table) -> None:
+    settings = RatingSettings(half_life_seasons=10.0)  # every race counts about the same
+    sloped = fit_ratings(synthetic_history(180, seed=4, dnf_start_slope=1.5), (2025, 1), settings)
+    slope = sloped.archetypes["intermediate"].dnf_start_slope
+    assert 0.9 < slope < 2.1  # truly 1.5
+    assert abs(table.archetypes["intermediate"].dnf_start_slope) < 0.8  # truly 0
+    pole = sloped.ratings("driver 3", "intermediate", start_fraction=0.0).dnf_rate
+    last = sloped.ratings("driver 3", "intermediate", start_fraction=1.0).dnf_rate
+    assert last / pole == pytest.approx(np.exp(slope))
+    assert sloped.ratings("never raced", "intermediate", start_fraction=1.0).dnf_rate > (
+        sloped.ratings("never raced", "intermediate", start_fraction=0.0).dnf_rate
+    )
+    flat = fit_ratings(
+        synthetic_history(36, seed=4, dnf_start_slope=1.5), (2021, 1), RatingSettings(dnf_by_start=False)
+    )
+    assert flat.archetypes["intermediate"].dnf_start_slope == 0.0
+
+
+def test_a_rulebook_lineup_gets_its_own_start_effect() -> None:
+    """Qualified lineups give the pole 1.5 of pace; every third lineup is set by the rulebook and
+    gives none."""
+    races = synthetic_history(144, seed=6, start_weight=1.5, rulebook_every=3)
+    table = fit_ratings(races, (2024, 1))
+    fit = table.archetypes["intermediate"]
+    assert fit.start_weight > 1.0
+    assert fit.rulebook_start_weight is not None and abs(fit.rulebook_start_weight) < 0.6
+    assert table.archetype_params("intermediate", rulebook_lineup=True).start_weight == pytest.approx(
+        fit.rulebook_start_weight
+    )
+    assert table.archetype_params("intermediate").start_weight == pytest.approx(fit.start_weight)
+    pooled = fit_ratings(races, (2024, 1), RatingSettings(rulebook_start=False)).archetypes["intermediate"]
+    assert pooled.rulebook_start_weight is None
+    assert fit.rulebook_start_weight < pooled.start_weight < fit.start_weight  # one effect for both
 
 
 def test_fit_refuses_a_race_on_or_after_as_of(history) -> None:

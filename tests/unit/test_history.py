@@ -17,10 +17,12 @@ import pytest
 from core.errors import InvalidInput
 from core.history import (
     HistoricalRace,
+    RaceEntry,
     driver_key,
     load_history,
     race_archetype,
     races_before,
+    rulebook_lineup,
     shared_logs_path,
     shared_results_path,
 )
@@ -294,6 +296,51 @@ def test_driver_key_keeps_fathers_and_sons_apart() -> None:
     assert driver_key("Ricky Stenhouse Jr.") == "ricky stenhouse"  # no second generation to keep apart
 
 
+def grid_race(starts: list[int], keys: list[str] | None = None) -> HistoricalRace:
+    """A race whose i-th car (driver `keys[i]`, default `d{i}`) started starts[i] and finished i + 1."""
+    keys = keys or [f"d{i}" for i in range(len(starts))]
+    entries = tuple(
+        RaceEntry(
+            driver=k,
+            driver_key=k,
+            start=s,
+            finish=i + 1,
+            laps_completed=100,
+            laps_led=0,
+            fastest_laps=None,
+            status="running",
+            dnf=False,
+        )
+        for i, (k, s) in enumerate(zip(keys, starts, strict=True))
+    )
+    return HistoricalRace(
+        race_id="2021-02",
+        season=2021,
+        race_number=2,
+        date=None,
+        track="T",
+        track_id="t",
+        archetype="intermediate",
+        laps=100,
+        exhibition=False,
+        entries=entries,
+    )
+
+
+def test_a_lineup_that_follows_the_last_finish_was_set_by_the_rulebook() -> None:
+    n = 20
+    previous = grid_race(list(range(1, n + 1)))
+    # The next race's car i started where it finished last time, give or take a few swaps.
+    grid = list(range(1, n + 1))
+    grid[0], grid[3], grid[10], grid[12] = grid[3], grid[0], grid[12], grid[10]
+    assert rulebook_lineup(grid_race(grid), previous)
+    qualified = (np.random.default_rng(0).permutation(n) + 1).tolist()
+    assert not rulebook_lineup(grid_race(qualified), previous)
+    # Too few drivers in both races to tell.
+    others = [f"new{i}" for i in range(n - 9)] + [f"d{i}" for i in range(9)]
+    assert not rulebook_lineup(grid_race(list(range(1, n + 1)), others), previous)
+
+
 @pytest.mark.parametrize(
     ("track", "surface", "miles", "season", "expected"),
     [
@@ -497,3 +544,14 @@ def test_real_races_before(real_history: tuple[HistoricalRace, ...]) -> None:
     earlier = races_before(points, target)
     assert len(earlier) == points.index(target)
     assert earlier[-1].race_id == "2023-09" and earlier[0].race_id == "1972-01"
+
+
+@pytest.mark.shared
+def test_real_rulebook_lineups_are_the_2020_2021_formula_and_rain_outs(
+    real_history: tuple[HistoricalRace, ...],
+) -> None:
+    flagged = Counter(r.season for r in real_history if r.rulebook_lineup)
+    assert flagged[2021] >= 20  # qualifying was held at a handful of 2021 races
+    assert flagged[2020] >= 8
+    assert all(flagged[season] <= 4 for season in (2016, 2017, 2018, 2019, 2022, 2023, 2024))
+    assert not any(r.rulebook_lineup for r in real_history if r.race_number == 1 or r.exhibition)
