@@ -225,11 +225,7 @@ def _table(content: ParamsContent) -> RatingTable:
         team_strength=dict(content.team_strength),
         n_races=content.n_races,
         tracks={
-            t: TrackFit(
-                archetype=_archetype(f.archetype),
-                scale=f.scale,
-                dnf_rate=f.dnf_rate,
-            )
+            t: TrackFit(archetype=_archetype(f.archetype), scale=f.scale, dnf_rate=f.dnf_rate)
             for t, f in content.tracks.items()
         },
     )

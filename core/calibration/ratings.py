@@ -230,9 +230,8 @@ class RatingTable:
             )
         team = rating.team if team is None else team
         team_strength = self.team_strength.get(team, 0.0)
-        strength = sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength)
         return FittedRatings(
-            strength=strength,
+            strength=sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
             dominance=rating.dominance,
             speed=rating.speed,
             dnf_rate=min(track.dnf_rate * rating.dnf_ratio * by_start, 0.95),
@@ -289,7 +288,7 @@ def fit_ratings(
     design = _design(races, weights, settings)
     fit = _fit_strength(design, settings)
     base_dnf = _base_dnf_rates(races, weights, settings)
-    tracks = _track_fits(races, weights, fit, base_dnf, settings)
+    tracks = _track_fits(races, weights, fit.track_scale, base_dnf, settings)
     # The grid's share of DNFs first, so that a driver who starts at the back is not also
     # counted crash-prone for it; then the slope again, given the drivers' ratios.
     dnf_slope = _dnf_start_slopes(races, weights, tracks, {}) if settings.dnf_by_start else {}
@@ -431,9 +430,7 @@ class _Sizes(NamedTuple):
 
 def _fit_strength(design: _Design, settings: RatingSettings) -> _StrengthFit:
     sizes = _Sizes(
-        _bucket(len(design.keys), 32),
-        _bucket(len(design.teams), 16),
-        _bucket(len(design.tracks), 16),
+        _bucket(len(design.keys), 32), _bucket(len(design.teams), 16), _bucket(len(design.tracks), 16)
     )
     experience = np.zeros(sizes.drivers, np.float32)
     experience[: len(design.keys)] = np.log1p(design.starts)
@@ -669,7 +666,7 @@ def _base_dnf_rates(
 def _track_fits(
     races: Sequence[HistoricalRace],
     weights: np.ndarray,
-    fit: _StrengthFit,
+    scales: Mapping[tuple[str, Archetype], float],
     base: Mapping[Archetype, float],
     settings: RatingSettings,
 ) -> dict[str, TrackFit]:
@@ -686,7 +683,7 @@ def _track_fits(
     return {
         track: TrackFit(
             archetype=archetype,
-            scale=fit.track_scale.get((track, archetype), 1.0),
+            scale=scales.get((track, archetype), 1.0),
             dnf_rate=float((dnfs[track] + pseudo_cars * base[archetype]) / (cars[track] + pseudo_cars)),
         )
         for track, archetype in latest.items()
@@ -744,7 +741,6 @@ def _dnf_start_slopes(
     slopes = {}
     for archetype, data in rows.items():
         w, d, rate, fraction = np.asarray(data).T
-
         fit = scipy.optimize.minimize_scalar(
             _dnf_slope_loss, bounds=(-3, 3), method="bounded", args=(w, d, rate, fraction)
         )
@@ -753,6 +749,7 @@ def _dnf_start_slopes(
 
 
 def _dnf_slope_loss(g: float, w: np.ndarray, d: np.ndarray, rate: np.ndarray, fraction: np.ndarray) -> float:
+    """The weighted negative Bernoulli log-likelihood of DNFs `d` at slope g, plus g^2 / 2."""
     p = np.clip(rate * np.exp(g * (fraction - 0.5)), 1e-6, 0.95)
     return float(-np.sum(w * (d * np.log(p) + (1 - d) * np.log1p(-p))) + 0.5 * g * g)
 
