@@ -19,6 +19,7 @@ from core.history import (
     HistoricalRace,
     RaceEntry,
     driver_key,
+    lineup_correlation,
     load_history,
     race_archetype,
     races_before,
@@ -334,11 +335,13 @@ def test_a_lineup_that_follows_the_last_finish_was_set_by_the_rulebook() -> None
     grid = list(range(1, n + 1))
     grid[0], grid[3], grid[10], grid[12] = grid[3], grid[0], grid[12], grid[10]
     assert rulebook_lineup(grid_race(grid), previous)
+    assert 0.9 < (lineup_correlation(grid_race(grid), previous) or 0.0) < 1.0
     qualified = (np.random.default_rng(0).permutation(n) + 1).tolist()
     assert not rulebook_lineup(grid_race(qualified), previous)
     # Too few drivers in both races to tell.
     others = [f"new{i}" for i in range(n - 9)] + [f"d{i}" for i in range(9)]
     assert not rulebook_lineup(grid_race(list(range(1, n + 1)), others), previous)
+    assert lineup_correlation(grid_race(list(range(1, n + 1)), others), previous) is None
 
 
 @pytest.mark.parametrize(
