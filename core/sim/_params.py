@@ -192,10 +192,33 @@ def team_members(teams: Sequence[str]) -> Float[Array, "drivers teams"]:
     return jnp.asarray(members)
 
 
+def dnf_hazard_for(rate: float, params: ArchetypeParams) -> float:
+    """The hazard at chaos 1 that retires a car with probability `rate` on average over the chaos
+    factor (regime mix x Gamma): the kernel's DNF probability is 1 - exp(-hazard x chaos), so the
+    plain -log(1 - rate) would miss the fitted rate by the chaos factor's mean and spread.
+
+    With chaos = c x Gamma(k) / k, E[exp(-h x chaos)] = (1 + h c / k) ** -k; the mixture over
+    regimes falls as h grows, so bisection finds h.
+    """
+    probs = np.asarray(params.regime_probs, np.float64)
+    scales = np.asarray(params.regime_chaos, np.float64) / params.chaos_shape
+
+    def survival(hazard: float) -> float:
+        return float(np.sum(probs * (1.0 + hazard * scales) ** -params.chaos_shape))
+
+    low, high = 0.0, 1.0
+    while survival(high) > 1.0 - rate:
+        high *= 2.0
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if survival(middle) > 1.0 - rate else (low, middle)
+    return 0.5 * (low + high)
+
+
 def _driver_row(driver: Driver, params: ArchetypeParams, *, use_ratings: bool) -> tuple[float, ...]:
     if use_ratings and driver.ratings is not None:
         r = driver.ratings
-        return (r.strength, r.dominance, r.speed, -float(np.log1p(-min(r.dnf_rate, 0.99))))
+        return (r.strength, r.dominance, r.speed, dnf_hazard_for(min(r.dnf_rate, 0.99), params))
     centred_risk = driver.shadow_risk - 0.5
     centred_aggression = driver.aggression - 0.5
     log_hazard = params.dnf_shadow_weight * centred_risk + params.dnf_aggression_weight * centred_aggression

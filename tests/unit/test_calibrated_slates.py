@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import jax
+import numpy as np
 import pytest
 
 from core import ConstraintSpec, get_track, load_slate, run_simulation, sample_slate_path
 from core.calibration.params import default_params_path, load_params
 from core.calibration.ratings import grid_fraction
 from core.history import driver_key
-from core.sim import PARAMS_VERSION
+from core.scoring import DRAFTKINGS_SCORING
+from core.sim import DEFAULT_PARAMS, PARAMS_VERSION, driver_inputs, generate_scenarios
 from core.sitefiles import drivers_from_players, read_draftkings_salaries
+from core.slate import Driver, FittedRatings
 
 DK_FILE = Path(__file__).resolve().parents[1] / "data" / "DKSalaries-nascar.csv"
 
@@ -94,3 +98,29 @@ def test_given_start_positions_must_cover_every_driver() -> None:
     starts = {p.name: i for i, p in enumerate(players[:-1], start=1)}
     with pytest.raises(Exception, match="no start position"):
         drivers_from_players(players, starts)
+
+
+@pytest.mark.parametrize("archetype", ["short", "superspeedway"])
+def test_kernel_retires_each_car_at_its_fitted_dnf_rate(archetype: str) -> None:
+    # The kernel's DNF probability is 1 - exp(-hazard x chaos) and the chaos factor's mean is
+    # above 1 in some regimes, so the hazard is solved for: on average over scenarios each car
+    # retires at the rate the fit gave it (the plain -log(1 - rate) retired 4-9% more).
+    rates = [0.02, 0.08, 0.15, 0.3, 0.5, 0.12, 0.1, 0.25]
+    drivers = [
+        Driver(f"d{i}", f"Driver {i}", 0, i + 1, 0.5, 0.5, 0.5, FittedRatings(0.0, 0.0, 0.0, rate))
+        for i, rate in enumerate(rates)
+    ]
+    params = DEFAULT_PARAMS[archetype]
+    n = 40_000
+    scenarios = generate_scenarios(
+        driver_inputs(drivers, params, use_ratings=True),
+        params,
+        key=jax.random.key(7),
+        n_scenarios=n,
+        race_length=200,
+        scoring=DRAFTKINGS_SCORING,
+        driver_ids=[d.driver_id for d in drivers],
+    )
+    rate = np.asarray(rates)
+    z = (scenarios.dnf.mean(axis=0) - rate) / np.sqrt(rate * (1 - rate) / n)
+    assert np.all(np.abs(z) < 4.5), z
