@@ -186,7 +186,8 @@ class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
         Meta(
             description="the archetype's scores in the sequential backtest recorded with the fitted "
             "parameter version used (crps_finish, crps_dk_points, crps_laps_led, winner_log_loss, rps, "
-            "coverage_50/80/95, n_races); null when calibration_enabled is false"
+            "coverage_50/80/95, dnf_forecast and dnf_observed (shares of cars), n_races); null when "
+            "calibration_enabled is false"
         ),
     ] = None
 

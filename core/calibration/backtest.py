@@ -55,6 +55,8 @@ SCORE_KEYS = (
     "coverage_50",
     "coverage_80",
     "coverage_95",
+    "dnf_forecast",
+    "dnf_observed",
     "n_races",
 )
 
@@ -76,6 +78,8 @@ class RaceScore:
     pit: np.ndarray  # randomised PIT of each driver's finishing position
     top_probability: np.ndarray  # forecast P(top-10 finish) per driver
     top_outcome: np.ndarray  # whether it happened
+    dnf_forecast: float  # forecast DNF probabilities, summed over drivers
+    dnf_observed: int  # cars that retired
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,8 @@ def summarise(scores: Sequence[RaceScore]) -> dict[str, Any]:
 
 
 def aggregate(scores: Sequence[RaceScore]) -> dict[str, float | int]:
-    """Driver-row means (CRPS, RPS, coverage) and the race mean of the winner log-loss."""
+    """Driver-row means (CRPS, RPS, coverage, forecast and observed DNF shares) and the race mean
+    of the winner log-loss."""
     rows = sum(s.n_drivers for s in scores)
     with_points = [s for s in scores if not math.isnan(s.crps_dk_points)]
     point_rows = sum(s.n_drivers for s in with_points)
@@ -136,6 +141,8 @@ def aggregate(scores: Sequence[RaceScore]) -> dict[str, float | int]:
     }
     for i, level in enumerate(LEVELS):
         result[f"coverage_{round(level * 100)}"] = mean(sum(s.covered[i] for s in scores), rows)
+    result["dnf_forecast"] = mean(sum(s.dnf_forecast for s in scores), rows)
+    result["dnf_observed"] = mean(sum(s.dnf_observed for s in scores), rows)
     result["n_races"] = len(scores)
     return result
 
@@ -244,6 +251,8 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
         pit=np.asarray(pit(finish, observed, u)),
         top_probability=np.asarray(jnp.sum(probabilities[:, :TOP_N], axis=1)),
         top_outcome=actual.finish <= TOP_N,
+        dnf_forecast=float(np.sum(np.mean(scenarios.dnf, axis=0))),
+        dnf_observed=int(np.sum(actual.dnf)),
     )
 
 

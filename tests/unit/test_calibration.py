@@ -348,6 +348,12 @@ def test_backtest_report_has_every_key_and_beats_uniform(history) -> None:
     assert uniform["crps_finish"] == pytest.approx((N_DRIVERS**2 - 1) / (6 * N_DRIVERS), abs=0.15)
     assert 0.0 < model["coverage_50"] < model["coverage_80"] < model["coverage_95"] <= 1.0
     assert sum(summary["pit_deciles"]) == pytest.approx(1.0, abs=1e-3)
+    # The DNF shares: observed is the races' own, the same for every model; the fit forecasts it.
+    scored = [r for r in history if r.season == 2021 and not r.exhibition]
+    observed = sum(e.dnf for r in scored for e in r.entries) / sum(len(r.entries) for r in scored)
+    for block in (model, uniform, summary["baselines"]["start_only"]):
+        assert block["dnf_observed"] == pytest.approx(observed, abs=1e-4)
+    assert model["dnf_forecast"] == pytest.approx(observed, abs=0.03)
 
 
 def test_settings_overrides_parse_text_by_the_field_type() -> None:

@@ -97,7 +97,7 @@ def test_backtest_writes_json_plot_and_versioned_params(tmp_path: Path) -> None:
     assert main(args) == 0
     report = json.loads(out.read_text())
     keys = {"crps_finish", "crps_dk_points", "crps_laps_led", "winner_log_loss", "rps"}
-    keys |= {"coverage_50", "coverage_80", "coverage_95", "n_races"}
+    keys |= {"coverage_50", "coverage_80", "coverage_95", "dnf_forecast", "dnf_observed", "n_races"}
     assert set(report["overall"]) == keys
     assert report["overall"]["n_races"] == 5
     assert keys <= set(report["baselines"]["uniform"]) and keys <= set(report["baselines"]["start_only"])
