@@ -212,6 +212,9 @@ def _dispatch(
         drivers, params, jnp.int32(race_length), index, key=key, scoring=scoring,
         sub_batch=sub_batch_for(devices),
     )  # fmt: skip
+    # Queue the copies to host memory now: on a GPU they run as soon as the chunk is computed,
+    # while the host is still filling in the previous one (on a CPU there is nothing to copy).
+    jax.copy_to_host_async(chunk)  # type: ignore[no-untyped-call]
     return cast(Race, chunk)
 
 
