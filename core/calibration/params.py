@@ -24,8 +24,9 @@ from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable, Tr
 
 PARAMS_DIR = DATA_DIR / "params"
 # 2: archetypes carry team_shock, drivers' teams feed the kernel; 3: tracks, running_scale;
-# 4: archetypes' rulebook_start_weight and dnf_start_slope
-FORMAT = 4
+# 4: archetypes' rulebook_start_weight and dnf_start_slope; 5: the grid's DNF factor has mean 1
+# over the grid (ratings.grid_dnf_factor), so a slope means something else than in format 4
+FORMAT = 5
 _DIGITS = 5
 
 
@@ -182,6 +183,12 @@ def _load_verified(path: Path, mtime_ns: int, size: int) -> CalibratedParams:
         raise InvalidInput("params", f"cannot read parameter file {path}: {exc}") from exc
     if version_of(file.content) != file.version:
         raise InvalidInput("params", f"{path}: content hash does not match version {file.version}")
+    if file.content.format != FORMAT:
+        raise InvalidInput(
+            "params",
+            f"{path} has format {file.content.format}; this version reads format {FORMAT} "
+            "(write a new file with `axiom backtest --write-params`)",
+        )
     return CalibratedParams(
         version=file.version,
         table=_table(file.content),

@@ -24,13 +24,14 @@ result leaks in.
   2020-2021 formula, rain-outs; `history.rulebook_lineup`) ranks cars by recent results rather
   than by this weekend's speed, so its start effect is a parameter of its own. All parameters
   are fitted at once by L-BFGS.
-* dnf: an archetype's base rate, and each track's rate shrunk toward it; a driver's DNF ratio is
-  the driver's age-weighted DNFs over those expected from the tracks raced, shrunk toward 1 with
-  `dnf_pseudo` expected DNFs; a race's DNF rate is the track's rate x that ratio x
-  exp(slope x (grid fraction - 0.5)), with the slope per archetype fitted by likelihood before
-  the drivers' ratios (whose expected DNFs then include it) and again after them (in the shipped
-  fit the last starter at a short track retires 2.7 times as often as the pole sitter; at
-  superspeedways, where the big wrecks start up front, 0.4 times as often).
+* dnf: an archetype's base rate, and each track's rate shrunk toward it; a race's DNF rate is the
+  track's rate x the driver's DNF ratio x the grid factor exp(slope x (grid fraction - 0.5)) /
+  its mean over the grid (`grid_dnf_factor`: the grid moves DNFs from one end of the field to the
+  other without changing the field's rate), with the slope per archetype fitted by likelihood
+  before the drivers' ratios and again after them. A driver's DNF ratio is the driver's
+  age-weighted DNFs over those expected from the tracks raced and the places started, shrunk
+  toward 1 by a Gamma prior whose strength is fitted on the window (empirical Bayes: how much
+  drivers' DNF rates really differ beyond Poisson noise; `dnf_pseudo_fitted`).
 * dominance and speed: log of laps led (fastest laps) over what the driver's finishing positions
   would give an average car, shrunk toward 0; the kernel adds them to the lead (speed) log-weight.
 """
@@ -49,6 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 from jax import Array
+from scipy.special import gammaln
 
 from ..errors import InvalidInput
 from ..history import HistoricalRace, RaceEntry
@@ -90,7 +92,11 @@ class RatingSettings:
     # A car's DNF rate rises toward the back of the grid (slow cars break, the back of the pack
     # wrecks more): fit a log-slope on the start position per archetype.
     dnf_by_start: bool = True
-    dnf_pseudo: float = 3.0  # pseudo expected DNFs behind the archetype base rate
+    # A driver's DNF ratio is shrunk toward 1 by a Gamma prior whose strength is fitted (how much
+    # drivers' DNF rates differ, measured on the window); false: `dnf_pseudo` pseudo expected
+    # DNFs per effective race count instead.
+    dnf_pseudo_fitted: bool = True
+    dnf_pseudo: float = 3.0
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
     dnf_pseudo_races: float = 2.0  # pseudo races behind each archetype's base rate
     dnf_track_pseudo_races: float = 3.0  # pseudo races (at the archetype's rate) behind a track's
@@ -216,7 +222,7 @@ class RatingTable:
         fit = self.archetypes[archetype]
         track = self.track(track_id, archetype)
         sharpness = self.settings.sharpness * track.scale
-        by_start = math.exp(fit.dnf_start_slope * (start_fraction - 0.5))
+        by_start = float(grid_dnf_factor(fit.dnf_start_slope, start_fraction))
         rating = self.drivers.get(driver_key)
         if rating is None:
             team_strength = self.team_strength.get(team or "", 0.0)
@@ -262,6 +268,15 @@ class _Design:
 def grid_fraction(start: int, field_size: int) -> float:
     """Where a car starts on the grid: 0 on the pole, 1 last."""
     return (start - 1) / max(field_size - 1, 1)
+
+
+def grid_dnf_factor(slope: Any, fraction: Any) -> Any:
+    """How a car's DNF rate scales with where it starts: exp(slope x (fraction - 0.5)), divided
+    by that factor's mean over a grid (sinh(slope / 2) / (slope / 2), fractions uniform on
+    [0, 1]), so that the field as a whole keeps the track's rate whatever the slope."""
+    half = np.asarray(slope, np.float64) / 2
+    mean = np.where(np.abs(half) < 1e-6, 1.0, np.sinh(half) / np.where(half == 0, 1.0, half))
+    return np.exp(slope * (np.asarray(fraction, np.float64) - 0.5)) / mean
 
 
 def race_time(season: int, race_number: int) -> float:
@@ -702,6 +717,8 @@ def _dnf_ratios(
     started (a driver is not crash-prone for racing at Daytona, or from the back), shrunk toward 1."""
     observed: dict[str, float] = defaultdict(float)
     expected: dict[str, float] = defaultdict(float)
+    weight: dict[str, float] = defaultdict(float)
+    weight_squared: dict[str, float] = defaultdict(float)
     for race, w in zip(races, weights, strict=True):
         track = tracks.get(race.track_id)
         rate = (
@@ -713,10 +730,33 @@ def _dnf_ratios(
         for e in race.entries:
             observed[e.driver_key] += w * e.dnf
             expected[e.driver_key] += (
-                w * rate * math.exp(slope * (grid_fraction(e.start, len(race.entries)) - 0.5))
+                w * rate * float(grid_dnf_factor(slope, grid_fraction(e.start, len(race.entries))))
             )
-    k = settings.dnf_pseudo
-    return {key: (observed[key] + k) / (expected[key] + k) for key in expected}
+            weight[e.driver_key] += w
+            weight_squared[e.driver_key] += w * w
+    keys = list(expected)
+    # Age-weighted sums count a race as less than one: c = sum(w) / sum(w^2) races per unit of
+    # weight turns them back into effective counts (c x observed DNFs, c x expected).
+    c = np.asarray([weight[key] / weight_squared[key] for key in keys])
+    o = np.asarray([observed[key] for key in keys])
+    e = np.asarray([expected[key] for key in keys])
+    alpha = _dnf_prior_strength(c * o, c * e) if settings.dnf_pseudo_fitted else settings.dnf_pseudo * c
+    k = alpha / c  # the prior's pseudo expected DNFs, in weighted units
+    return {key: float((o[i] + k[i]) / (e[i] + k[i])) for i, key in enumerate(keys)}
+
+
+def _dnf_prior_strength(observed: np.ndarray, expected: np.ndarray) -> float:
+    """How much drivers' DNF propensities really differ, from the data (empirical Bayes): each
+    driver's ratio is Gamma(a, a) (mean 1, variance 1 / a) and their DNFs Poisson(ratio x expected),
+    so the counts are negative binomial; a maximises their likelihood."""
+
+    def loss(log_a: float) -> float:
+        a = math.exp(log_a)
+        terms = gammaln(observed + a) - gammaln(a) + a * math.log(a) - (observed + a) * np.log(expected + a)
+        return -float(np.sum(terms))
+
+    fit = scipy.optimize.minimize_scalar(loss, bounds=(math.log(0.1), math.log(1000.0)), method="bounded")
+    return math.exp(float(fit.x))
 
 
 def _dnf_start_slopes(
@@ -750,7 +790,7 @@ def _dnf_start_slopes(
 
 def _dnf_slope_loss(g: float, w: np.ndarray, d: np.ndarray, rate: np.ndarray, fraction: np.ndarray) -> float:
     """The weighted negative Bernoulli log-likelihood of DNFs `d` at slope g, plus g^2 / 2."""
-    p = np.clip(rate * np.exp(g * (fraction - 0.5)), 1e-6, 0.95)
+    p = np.clip(rate * grid_dnf_factor(g, fraction), 1e-6, 0.95)
     return float(-np.sum(w * (d * np.log(p) + (1 - d) * np.log1p(-p))) + 0.5 * g * g)
 
 

@@ -6,12 +6,14 @@ import dataclasses
 import json
 
 import jax
+import msgspec
 import numpy as np
 import pytest
 
 from core.calibration import RatingSettings, backtest, fit_ratings
 from core.calibration.backtest import SCORE_KEYS, fit_before, forecast, race_key
-from core.calibration.params import load_params, params_content, write_params
+from core.calibration.params import FORMAT, load_params, params_content, write_params
+from core.calibration.ratings import _dnf_prior_strength
 from core.errors import InvalidInput
 from core.history import HistoricalRace, RaceEntry
 
@@ -190,6 +192,21 @@ def test_dnf_rate_rises_toward_the_back_where_history_shows_it(table) -> None:
     assert flat.archetypes["intermediate"].dnf_start_slope == 0.0
 
 
+@pytest.mark.parametrize("spread", [0.05, 0.3])
+def test_dnf_prior_strength_measures_how_much_drivers_differ(spread: float) -> None:
+    """400 drivers whose DNF ratios are Gamma with variance spread^2 (mean 1), each with 3-20
+    expected DNFs: the fitted prior strength a (variance 1 / a) finds the spread."""
+    rng = np.random.default_rng(7)
+    a = 1 / spread**2
+    expected = rng.uniform(3, 20, 400)
+    observed = rng.poisson(rng.gamma(a, 1 / a, 400) * expected).astype(float)
+    fitted = _dnf_prior_strength(observed, expected)
+    if spread < 0.1:  # drivers barely differ: Poisson noise explains the counts, a is large
+        assert fitted > 50
+    else:
+        assert 1 / np.sqrt(fitted) == pytest.approx(spread, rel=0.2)
+
+
 def test_a_rulebook_lineup_gets_its_own_start_effect() -> None:
     """Qualified lineups give the pole 1.5 of pace; every third lineup is set by the rulebook and
     gives none."""
@@ -305,6 +322,10 @@ def test_params_file_round_trip_and_tamper_check(table, tmp_path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(InvalidInput, match="content hash"):
         load_params(path)
+    # An older format (its parameters mean something else) is refused, not misread.
+    old = msgspec.structs.replace(params_content(table, names, source="synthetic"), format=FORMAT - 1)
+    with pytest.raises(InvalidInput, match=f"format {FORMAT - 1}; this version reads format {FORMAT}"):
+        load_params(write_params(old, tmp_path))
 
 
 def test_no_leakage_a_changed_result_changes_no_forecast_up_to_that_race(history) -> None:
