@@ -738,11 +738,12 @@ def _dnf_ratios(
     # Age-weighted sums count a race as less than one: c = sum(w) / sum(w^2) races per unit of
     # weight turns them back into effective counts (c x observed DNFs, c x expected).
     c = np.asarray([weight[key] / weight_squared[key] for key in keys])
-    o = np.asarray([observed[key] for key in keys])
-    e = np.asarray([expected[key] for key in keys])
-    alpha = _dnf_prior_strength(c * o, c * e) if settings.dnf_pseudo_fitted else settings.dnf_pseudo * c
+    dnfs = np.asarray([observed[key] for key in keys])
+    due = np.asarray([expected[key] for key in keys])
+    fitted = settings.dnf_pseudo_fitted
+    alpha = _dnf_prior_strength(c * dnfs, c * due) if fitted else settings.dnf_pseudo * c
     k = alpha / c  # the prior's pseudo expected DNFs, in weighted units
-    return {key: float((o[i] + k[i]) / (e[i] + k[i])) for i, key in enumerate(keys)}
+    return {key: float((dnfs[i] + k[i]) / (due[i] + k[i])) for i, key in enumerate(keys)}
 
 
 def _dnf_prior_strength(observed: np.ndarray, expected: np.ndarray) -> float:
