@@ -184,6 +184,9 @@ class RatingTable:
     team_strength: Mapping[str, float]
     n_races: int
     tracks: Mapping[str, TrackFit] = field(default_factory=dict)  # by track_id
+    # The fitted strength a of the Gamma(a, a) prior on drivers' DNF ratios (None: not fitted here,
+    # a fixed prior or a table read from a parameter file). Reported, not used by forecasts.
+    dnf_prior_strength: float | None = None
 
     def track(self, track_id: str | None, archetype: Archetype) -> TrackFit:
         """The track's fit; a track never seen in this archetype is the archetype's average."""
@@ -307,7 +310,7 @@ def fit_ratings(
     # The grid's share of DNFs first, so that a driver who starts at the back is not also
     # counted crash-prone for it; then the slope again, given the drivers' ratios.
     dnf_slope = _dnf_start_slopes(races, weights, tracks, {}) if settings.dnf_by_start else {}
-    dnf_ratio = _dnf_ratios(races, weights, base_dnf, tracks, settings, dnf_slope)
+    dnf_ratio, dnf_prior = _dnf_ratios(races, weights, base_dnf, tracks, settings, dnf_slope)
     dominance = _excess_share(races, weights, settings, "laps_led")
     speed = _excess_share(races, weights, settings, "fastest_laps")
     team_shock = team_shocks(races, weights)
@@ -348,6 +351,7 @@ def fit_ratings(
         team_strength={team: float(fit.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
         tracks=tracks,
+        dnf_prior_strength=dnf_prior,
     )
 
 
@@ -712,9 +716,10 @@ def _dnf_ratios(
     tracks: Mapping[str, TrackFit],
     settings: RatingSettings,
     start_slopes: Mapping[Archetype, float],
-) -> dict[str, float]:
+) -> tuple[dict[str, float], float | None]:
     """Each driver's age-weighted DNFs over those expected from the tracks raced and the places
-    started (a driver is not crash-prone for racing at Daytona, or from the back), shrunk toward 1."""
+    started (a driver is not crash-prone for racing at Daytona, or from the back), shrunk toward 1;
+    and the prior's fitted strength (None with the fixed prior)."""
     observed: dict[str, float] = defaultdict(float)
     expected: dict[str, float] = defaultdict(float)
     weight: dict[str, float] = defaultdict(float)
@@ -740,10 +745,9 @@ def _dnf_ratios(
     c = np.asarray([weight[key] / weight_squared[key] for key in keys])
     dnfs = np.asarray([observed[key] for key in keys])
     due = np.asarray([expected[key] for key in keys])
-    fitted = settings.dnf_pseudo_fitted
-    alpha = _dnf_prior_strength(c * dnfs, c * due) if fitted else settings.dnf_pseudo * c
-    k = alpha / c  # the prior's pseudo expected DNFs, in weighted units
-    return {key: float((dnfs[i] + k[i]) / (due[i] + k[i])) for i, key in enumerate(keys)}
+    fitted = _dnf_prior_strength(c * dnfs, c * due) if settings.dnf_pseudo_fitted else None
+    k = (settings.dnf_pseudo * c if fitted is None else fitted) / c  # pseudo expected DNFs, weighted
+    return {key: float((dnfs[i] + k[i]) / (due[i] + k[i])) for i, key in enumerate(keys)}, fitted
 
 
 def _dnf_prior_strength(observed: np.ndarray, expected: np.ndarray) -> float:
