@@ -93,8 +93,8 @@ class RatingSettings:
     # wrecks more): fit a log-slope on the start position per archetype.
     dnf_by_start: bool = True
     # A driver's DNF ratio is shrunk toward 1 by a Gamma prior whose strength is fitted (how much
-    # drivers' DNF rates differ, measured on the window); false: `dnf_pseudo` pseudo expected
-    # DNFs per effective race count instead.
+    # drivers' DNF rates differ, measured on the window); false: a fixed `dnf_pseudo` pseudo
+    # expected DNFs (age-weighted) instead.
     dnf_pseudo_fitted: bool = True
     dnf_pseudo: float = 3.0
     lead_pseudo: float = 0.05  # pseudo race shares of laps led (fastest laps) behind "average"
@@ -278,7 +278,8 @@ def grid_dnf_factor(slope: Any, fraction: Any) -> Any:
     by that factor's mean over a grid (sinh(slope / 2) / (slope / 2), fractions uniform on
     [0, 1]), so that the field as a whole keeps the track's rate whatever the slope."""
     half = np.asarray(slope, np.float64) / 2
-    mean = np.where(np.abs(half) < 1e-6, 1.0, np.sinh(half) / np.where(half == 0, 1.0, half))
+    safe = np.where(half == 0, 1.0, half)
+    mean = np.where(half == 0, 1.0, np.sinh(safe) / safe)
     return np.exp(slope * (np.asarray(fraction, np.float64) - 0.5)) / mean
 
 
@@ -746,7 +747,7 @@ def _dnf_ratios(
     dnfs = np.asarray([observed[key] for key in keys])
     due = np.asarray([expected[key] for key in keys])
     fitted = _dnf_prior_strength(c * dnfs, c * due) if settings.dnf_pseudo_fitted else None
-    k = (settings.dnf_pseudo * c if fitted is None else fitted) / c  # pseudo expected DNFs, weighted
+    k = np.full_like(c, settings.dnf_pseudo) if fitted is None else fitted / c  # in weighted units
     return {key: float((dnfs[i] + k[i]) / (due[i] + k[i])) for i, key in enumerate(keys)}, fitted
 
 
