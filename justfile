@@ -16,10 +16,11 @@ demo:
 test:
     {{python}} -m pytest -q
 
-# Format check, lint and type check.
+# Format check, lint, the import layering (pyproject.toml) and type check.
 lint: typecheck
     {{venv}}/bin/ruff format --check .
     {{venv}}/bin/ruff check .
+    {{venv}}/bin/lint-imports
 
 # mypy, strict on core.
 typecheck:

@@ -1,4 +1,4 @@
-"""The race model of DESIGN.md section 2 in vectorised NumPy: a yardstick for the JAX kernel.
+"""The race model of docs/race-model.md in vectorised NumPy: a yardstick for the JAX kernel.
 
 It follows core/sim/_kernel.py step by step (regime, Gamma chaos, Poisson cautions, caution laps,
 DNFs with exit laps, Plackett-Luce order by Gumbel perturbation, laps led by blocks with a retired
@@ -244,7 +244,7 @@ def _laps_led(
 
 
 def race_statistics(races: object) -> dict[str, float]:
-    """The DESIGN.md table statistics (and a few more) of any object with ScenarioSet's arrays.
+    """The archetype-target statistics (and a few more) of any object with ScenarioSet's arrays.
 
     Applied to both the JAX scenario set and ReferenceRaces, so differences come from the
     models, not from the statistics code.

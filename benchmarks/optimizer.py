@@ -55,7 +55,8 @@ from core.opt import (  # noqa: E402
     enumerate_lineups,
 )
 from core.run import run_simulation  # noqa: E402
-from core.slate import DRAFTKINGS, Driver, get_track, read_drivers_csv, sample_slate_path  # noqa: E402
+from core.sitefiles import read_drivers_csv  # noqa: E402
+from core.slate import DRAFTKINGS, Driver, get_track, sample_slate_path  # noqa: E402
 from core.spec import ConstraintSpec, package_versions  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "optimizer.json"

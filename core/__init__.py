@@ -23,13 +23,13 @@ from .scoring import draftkings_points as draftkings_points
 from .scoring import fanduel_points as fanduel_points
 from .sim import ScenarioSet as ScenarioSet
 from .sim import race_statistics as race_statistics
+from .sitefiles import load_slate as load_slate
 from .slate import DRAFTKINGS as DRAFTKINGS
 from .slate import FANDUEL as FANDUEL
 from .slate import Driver as Driver
 from .slate import Slate as Slate
 from .slate import Track as Track
 from .slate import get_track as get_track
-from .slate import load_slate as load_slate
 from .slate import sample_slate_path as sample_slate_path
 from .spec import ConstraintSpec as ConstraintSpec
 from .spec import LapsLed as LapsLed

@@ -10,12 +10,11 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 
 from .errors import InvalidInput
 from .opt import LineupRules, Portfolio, build_portfolio, compile_rules
-from .scoring import ScoringRules
+from .progress import Progress, ShouldCancel
 from .sim import (
     DEFAULT_CHUNK_SIZE,
     ArchetypeParams,
@@ -24,11 +23,9 @@ from .sim import (
     default_params,
     driver_inputs,
     generate_scenarios,
+    run_key,
 )
-from .sim._scenarios import Progress, ShouldCancel
-from .sim._types import Key
-from .slate import site_rules
-from .spec import ConstraintSpec, RunConfig, check_seed
+from .spec import ConstraintSpec, RunConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +33,6 @@ class SimulationResult:
     spec: ConstraintSpec
     run_config: RunConfig
     scenarios: ScenarioSet
-
-
-def scoring_rules(spec: ConstraintSpec) -> ScoringRules:
-    s = spec.site
-    return ScoringRules(
-        name=s.scoring,
-        finish_points=tuple(s.finish_points),
-        place_differential=s.place_differential,
-        per_lap_led=s.per_lap_led,
-        per_fastest_lap=s.per_fastest_lap,
-        per_lap_completed=s.per_lap_completed,
-    )
 
 
 def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
@@ -63,13 +48,6 @@ def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
         reverse_order=settings.reverse_order,
         team_shock=settings.team_shock,
     )
-
-
-def run_key(seed: int) -> Key:
-    """The run's PRNG key from an integer seed of up to 63 bits; seeds below 2**32 give key(seed)."""
-    check_seed(seed)
-    key = jax.random.key(seed & 0xFFFF_FFFF)
-    return key if seed < 2**32 else jax.random.fold_in(key, seed >> 32)
 
 
 def run_simulation(
@@ -99,7 +77,7 @@ def run_simulation(
         key=run_key(seed),
         n_scenarios=spec.scenarios.n_scenarios,
         race_length=laps,
-        scoring=scoring_rules(spec),
+        scoring=spec.site.rules().scoring,
         driver_ids=[d.driver_id for d in drivers],
         conditions=conditions,
         chunk_size=chunk_size,
@@ -128,7 +106,7 @@ def lineup_rules(spec: ConstraintSpec) -> LineupRules:
         raise InvalidInput("lineups", "the spec has no lineup settings (compile it with lineups=...)")
     settings = spec.lineups
     return compile_rules(
-        site_rules(spec.site.site),
+        spec.site.rules(),
         [d.driver_id for d in spec.drivers],
         [d.salary for d in spec.drivers],
         salary_cap=settings.salary_cap,
@@ -163,7 +141,7 @@ def run_optimization(
     portfolio = build_portfolio(
         simulation.scenarios.points,
         rules,
-        objective=settings.objective,  # type: ignore[arg-type]
+        objective=settings.objective,
         n_lineups=settings.n_lineups,
         target=settings.target,
         tail=settings.tail,

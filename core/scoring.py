@@ -1,4 +1,4 @@
-"""Fantasy points from race components, one rule set per site (DESIGN.md section 2).
+"""Fantasy points from race components, one rule set per site (docs/race-model.md, "Scoring rules").
 
 The functions work on NumPy arrays, JAX arrays (also inside jit) and Python ints alike.
 """

@@ -183,61 +183,6 @@ def get_track(track_id: str) -> Track:
     return tracks[track_id]
 
 
-SLATE_COLUMNS = (
-    "driver_id",
-    "name",
-    "salary",
-    "start_position",
-    "skill",
-    "aggression",
-    "shadow_risk",
-)
-
-
-def read_drivers_csv(path: str | Path) -> tuple[Driver, ...]:
-    """Read a slate file with the columns of SLATE_COLUMNS (the format of data/samples/)."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in SLATE_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise InvalidInput("slate", f"{path}: missing columns {missing}")
-        return tuple(_driver_from_row(row, line) for line, row in enumerate(reader, start=2))
-
-
-def _driver_from_row(row: Mapping[str, str], line: int) -> Driver:
-    def number(name: str, kind: type[int] | type[float]) -> int | float:
-        try:
-            return kind(row[name])
-        except ValueError:
-            raise InvalidInput(f"line {line}.{name}", f"not a number: {row[name]!r}") from None
-
-    return Driver(
-        driver_id=row["driver_id"].strip(),
-        name=row["name"].strip(),
-        salary=int(number("salary", int)),
-        start_position=int(number("start_position", int)),
-        skill=float(number("skill", float)),
-        aggression=float(number("aggression", float)),
-        shadow_risk=float(number("shadow_risk", float)),
-    )
-
-
-def load_slate(path: str | Path, track_id: str, slate_id: str | None = None) -> Slate:
-    """A slate from a drivers file (the format of data/samples/) or from a site's player list
-    (DKSalaries.csv or a FanDuel player export: names and salaries only, see
-    `core.sitefiles.drivers_from_players`), and a known track."""
-    from .sitefiles import read_site_drivers  # sitefiles builds on this module
-
-    drivers = read_site_drivers(path) if is_site_player_list(path) else read_drivers_csv(path)
-    return Slate(drivers, get_track(track_id), slate_id or Path(path).stem)
-
-
-def is_site_player_list(path: str | Path) -> bool:
-    """Whether a slate file is a site's player list rather than a drivers file (no `skill` column)."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        return "skill" not in next(csv.reader(handle), [])
-
-
 def sample_slate_path() -> Path:
     """The real DraftKings slate the demo runs on."""
     return DATA_DIR / "samples" / "draftkings-bristol-2026.csv"

@@ -11,14 +11,16 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from importlib import metadata
+from typing import get_args
 
 import msgspec
 
-from .calibration.params import CalibratedParams, load_params
-from .calibration.ratings import grid_fraction
+from .calibration import CalibratedParams, grid_fraction, load_params
 from .errors import InvalidInput
-from .history import driver_key
-from .sim import DEFAULT_MIN_ACCEPTANCE, PARAMS_VERSION
+from .names import driver_key
+from .opt import DEFAULT_SMOOTHING, DEFAULT_TAIL, Objective
+from .scoring import ScoringRules
+from .sim import DEFAULT_MIN_ACCEPTANCE, PARAMS_VERSION, check_seed
 from .slate import (
     Driver,
     FittedRatings,
@@ -30,7 +32,6 @@ from .slate import (
 )
 
 MAX_SCENARIOS = 10_000_000
-MAX_SEED = 2**63 - 1  # fits a signed 64-bit integer in every client and database
 
 
 class LapsLed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +87,23 @@ class SiteSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     per_lap_completed: float
     finish_points: tuple[float, ...]
 
+    def rules(self) -> SiteRules:
+        """The site rules this spec was compiled with (a custom rule set included)."""
+        scoring = ScoringRules(
+            name=self.scoring,
+            finish_points=tuple(self.finish_points),
+            place_differential=self.place_differential,
+            per_lap_led=self.per_lap_led,
+            per_fastest_lap=self.per_fastest_lap,
+            per_lap_completed=self.per_lap_completed,
+        )
+        return SiteRules(
+            site=self.site,  # type: ignore[arg-type]
+            roster_size=self.roster_size,
+            salary_cap=self.salary_cap,
+            scoring=scoring,
+        )
+
 
 class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     n_scenarios: int
@@ -100,14 +118,13 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     team_shock: float = 0.0  # sd of the pace shock teammates share (fitted; 0 without calibration)
 
 
-OBJECTIVES = ("mean", "upside", "floor")
 MAX_LINEUPS = 500
 
 
 class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What the lineup model is asked for; driver sets are canonical (sorted) when compiled."""
 
-    objective: str = "mean"
+    objective: Objective = "mean"
     n_lineups: int = 1
     salary_cap: int | None = None  # None: the site's cap
     salary_floor: int = 0
@@ -117,13 +134,13 @@ class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     min_exposure: dict[str, float] = {}
     max_exposure: dict[str, float] = {}
     target: float | None = None  # None: the 99th percentile of the mean-optimal lineup's points
-    tail: float = 0.2  # floor: the lower-tail share whose mean is maximised
-    smoothing: float = 0.3  # upside: logistic width of a hit as a share of a lineup's spread (0: 0/1)
+    tail: float = DEFAULT_TAIL  # floor: the lower-tail share whose mean is maximised
+    smoothing: float = DEFAULT_SMOOTHING  # upside: logistic width of a hit as a share of a lineup's spread
 
     def canonical(self, known: set[str], roster_size: int) -> LineupSettings:
         """Validated, with sorted driver sets. Raises InvalidInput naming the field."""
-        if self.objective not in OBJECTIVES:
-            raise InvalidInput("objective", f"must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.objective not in get_args(Objective):
+            raise InvalidInput("objective", f"must be one of {get_args(Objective)}, got {self.objective!r}")
         if not 1 <= self.n_lineups <= MAX_LINEUPS:
             raise InvalidInput("n_lineups", f"must be in [1, {MAX_LINEUPS}], got {self.n_lineups}")
         if self.max_overlap is not None and not 0 <= self.max_overlap <= roster_size:
@@ -256,11 +273,6 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             package_versions=package_versions(),
             spec_hash=spec.hash,
         )
-
-
-def check_seed(seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InvalidInput("seed", f"must be an integer in [0, 2**63 - 1], got {seed!r}")
 
 
 def package_versions() -> dict[str, str]:

@@ -8,9 +8,9 @@ Writes (relative to the repository root):
   Bristol 2026-04-12 with model inputs derived from 2022-2024 Cup history.
 
 The derivation rules are documented in ``data/README.md``. Apart from the per-race archetype
-rule, which is imported from ``core.history`` so that the shipped track table and the history
-loader cannot disagree, only the standard library is used (csv, statistics, ...). Output is
-deterministic: re-running gives byte-identical files.
+rule (``core.history``) and the driver-name key (``core.names``), imported so that the shipped
+files and the history loader cannot disagree, only the standard library is used (csv,
+statistics, ...). Output is deterministic: re-running gives byte-identical files.
 
 Usage::
 
@@ -29,11 +29,14 @@ import statistics
 import sys
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.history import ATLANTA_RECONFIGURED
 from core.history import race_archetype as archetype_of_race
+from core.names import driver_key
+from core.sitefiles import SLATE_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -53,15 +56,6 @@ TRACK_COLUMNS = [
     "n_races",
     "first_season",
     "last_season",
-]
-SLATE_COLUMNS = [
-    "driver_id",
-    "name",
-    "salary",
-    "start_position",
-    "skill",
-    "aggression",
-    "shadow_risk",
 ]
 
 # --- track table rules -------------------------------------------------------------------------
@@ -119,9 +113,6 @@ SCALED_RANGE = (0.05, 0.95)
 NO_HISTORY = {"skill": 0.3, "aggression": 0.5, "shadow_risk": 0.5}
 CRASH_STATUSES = {"accident", "dvp"}  # DVP = damaged vehicle policy (crash damage)
 
-# Names that differ beyond accents, periods, case and "Jr." (normalised form -> normalised form).
-NAME_ALIASES = {"john h nemechek": "john hunter nemechek"}
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -170,13 +161,6 @@ def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def normalise_name(name: str) -> str:
-    """Join key for driver names: lowercase, no accents, no periods ('Jr.' -> 'jr')."""
-    key = ascii_fold(name).lower().replace(".", "").replace(",", " ")
-    key = " ".join(key.split())  # 'A.J.' -> 'aj', 'Jr.' -> 'jr'
-    return NAME_ALIASES.get(key, key)
-
-
 def slugify(name: str) -> str:
     """Driver id: 'Ricky Stenhouse Jr.' -> 'ricky-stenhouse-jr'."""
     text = ascii_fold(name).lower().replace(".", "")
@@ -215,7 +199,7 @@ def shrink(successes: float, trials: float, prior: float, pseudo: float = PSEUDO
     return (successes + pseudo * prior) / (trials + pseudo)
 
 
-def to_csv(columns: list[str], rows: list[dict[str, object]]) -> str:
+def to_csv(columns: Sequence[str], rows: list[dict[str, object]]) -> str:
     """Render rows as CSV text with '\\n' line endings."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
@@ -336,11 +320,11 @@ def decay_weights(races: list[Race]) -> dict[tuple[int, int], float]:
 
 
 def entries_by_driver(races: list[Race]) -> dict[str, list[tuple[Race, Entry]]]:
-    """Group (race, entry) pairs by normalised driver name."""
+    """Group (race, entry) pairs by driver key (core.names.driver_key)."""
     grouped: dict[str, list[tuple[Race, Entry]]] = defaultdict(list)
     for race in races:
         for entry in race.entries:
-            grouped[normalise_name(entry.driver)].append((race, entry))
+            grouped[driver_key(entry.driver)].append((race, entry))
     return grouped
 
 
@@ -422,7 +406,7 @@ def start_positions(slate: list[dict[str, str]], races: list[Race]) -> dict[str,
     prior = sum(all_starts) / len(all_starts)
 
     def order_key(row: dict[str, str]) -> tuple[int, float, int, str]:
-        key = normalise_name(row["driver"])
+        key = driver_key(row["driver"])
         if key in history:
             return (
                 0,
@@ -438,7 +422,7 @@ def start_positions(slate: list[dict[str, str]], races: list[Race]) -> dict[str,
 
 def slate_rows(slate: list[dict[str, str]], races: list[Race]) -> list[dict[str, object]]:
     """The shipped slate: salary descending, then name."""
-    keys = [normalise_name(r["driver"]) for r in slate]
+    keys = [driver_key(r["driver"]) for r in slate]
     inputs = model_inputs(keys, races)
     grid = start_positions(slate, races)
     ordered = sorted(zip(slate, keys, strict=True), key=lambda rk: (-int(rk[0]["salary"]), rk[0]["driver"]))

@@ -2,7 +2,7 @@
 
 The fit shrinks each driver's DNF ratio (DNFs over those expected from the tracks raced and the
 places started) toward 1 by a Gamma(a, a) prior whose strength a it fits on the window
-(core.calibration.ratings, `dnf_pseudo_fitted`). 1 / sqrt(a) is the standard deviation of the
+(core.calibration.fit_ratings, `dnf_pseudo_fitted`). 1 / sqrt(a) is the standard deviation of the
 drivers' true ratios: how far a driver's DNF rate really strays from the field's beyond chance.
 
     PYTHONPATH=. .venv/bin/python scripts/dnf_prior.py --seasons 2019-2025
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from core.calibration.ratings import fit_ratings
+from core.calibration import fit_ratings
 from core.history import load_history, shared_logs_path, shared_results_path
 
 

@@ -1,7 +1,7 @@
 """Where the team shock comes from, and whether its estimator can be trusted.
 
 1. History: per archetype, the correlation of running cars' finish residuals for teammates and
-   for other pairs (core.calibration.ratings.teammate_correlations, unweighted over the seasons
+   for other pairs (core.calibration.teammate_correlations, unweighted over the seasons
    asked for), and the shock the fit would read from their difference.
 2. Recovery: races simulated by the kernel from the calibrated Bristol sample with a known team
    shock, fed back to the same estimator.
@@ -18,12 +18,13 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
-from core.calibration.ratings import shock_for, team_shocks, teammate_correlations
+from core.calibration import shock_for, team_shocks, teammate_correlations
 from core.history import HistoricalRace, RaceEntry, load_history, shared_logs_path, shared_results_path
 from core.run import archetype_params
 from core.scoring import DRAFTKINGS_SCORING
 from core.sim import driver_inputs, generate_scenarios
-from core.slate import load_slate, sample_slate_path
+from core.sitefiles import load_slate
+from core.slate import sample_slate_path
 from core.spec import ConstraintSpec
 
 RECOVERY_TRACK = "bristol"  # short: the archetype with the largest fitted shock

@@ -1,4 +1,4 @@
-"""Compare simulated race statistics with the DESIGN.md archetype table, per archetype.
+"""Compare simulated race statistics with the archetype targets (docs/race-model.md), per archetype.
 
 Runs the reference field (the shipped Bristol slate, raw inputs, no ratings) at each archetype's
 median race length and prints simulated vs target for every statistic. With --search it also runs
@@ -21,12 +21,13 @@ import jax
 from core.scoring import DRAFTKINGS_SCORING
 from core.sim import DEFAULT_PARAMS, driver_inputs, generate_scenarios, race_statistics
 from core.sim._params import ArchetypeParams
-from core.slate import Driver, read_drivers_csv
+from core.sitefiles import read_drivers_csv
+from core.slate import Driver
 
 REFERENCE_SLATE = Path(__file__).resolve().parents[1] / "data/samples/draftkings-bristol-2026.csv"
 ARCHETYPES = ("short", "intermediate", "road", "superspeedway")
 MEDIAN_LAPS = {"short": 400, "intermediate": 267, "road": 90, "superspeedway": 191}
-# DESIGN.md section 2: Cup results 2017-2024.
+# docs/race-model.md, "Archetype targets (Cup results 2017-2024)".
 TARGETS = {
     "top1_share_laps_led": {"short": 0.45, "intermediate": 0.46, "road": 0.47, "superspeedway": 0.29},
     "leaders_per_race": {"short": 7.3, "intermediate": 9.1, "road": 7.3, "superspeedway": 16.3},

@@ -14,15 +14,12 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from core.slate import MAX_FIELD, MAX_LAPS, MIN_FIELD, MIN_LAPS, known_tracks
-from core.spec import MAX_LINEUPS, MAX_SCENARIOS, MAX_SEED, RunConfig
+from core.opt import Objective
+from core.sim import MAX_SEED
+from core.slate import MAX_FIELD, MAX_LAPS, MIN_FIELD, MIN_LAPS, SiteName, known_tracks
+from core.spec import MAX_LINEUPS, MAX_SCENARIOS, RunConfig
 
-Site = Literal["draftkings", "fanduel"]
-Objective = Literal["mean", "upside", "floor"]
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-
-SITE_SALARY_CAP = {"draftkings": 50_000, "fanduel": 50_000}
 
 _TEXT = r"\S"  # at least one visible character
 DriverId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_TEXT, description="unique in the slate")]
@@ -97,7 +94,7 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     slate_id: Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT)]
     drivers: Annotated[list[DriverConstraintsRequest], Meta(min_length=MIN_FIELD, max_length=MAX_FIELD)]
     scenario_config: ScenarioConfig
-    site: Site = "draftkings"
+    site: SiteName = "draftkings"
     salary_cap: Annotated[int, Meta(ge=10_000, le=100_000, description="default the site's cap")] | None = (
         None
     )
@@ -201,7 +198,7 @@ class OptimizeResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     lineups: list[Lineup]
     total_projected_points: Annotated[float, Meta(description="of the best lineup")]
     total_salary: Annotated[int, Meta(description="of the best lineup")]
-    site: Site
+    site: SiteName
     objective: Objective
     target_score: Annotated[float, Meta(description="the score p_beat_target counts against")]
     scenario_diagnostics: ScenarioDiagnostics

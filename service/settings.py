@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import jax
 import msgspec
 
 from core.errors import InvalidInput
@@ -53,3 +54,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             cors_origins=origins,
             cache_dir=Path(env.get("AXIOM_CACHE_DIR") or base.cache_dir),
         )
+
+
+def enable_compilation_cache(directory: Path) -> None:
+    """Keep compiled kernels across processes and runs (the first compile of a shape takes
+    seconds); compiles shorter than half a second are not worth the disk."""
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from ..errors import Cancelled, Infeasible
+from ..progress import Progress, ShouldCancel
 from ._enumerate import LineupSet, best_first, enumerate_lineups, pick_in_order
 from ._milp import LineupProblem, Objective, build_lineup_problem, solve_joint_portfolio, tail_count
 from ._rules import LineupRules, check_feasible, check_portfolio
 
 Engine = Literal["auto", "enumeration", "milp"]
-Progress = Callable[[int, int], None]
-ShouldCancel = Callable[[], bool]
 
 DEFAULT_TAIL = 0.2  # floor: mean of the worst 20% of scenarios
 DEFAULT_SMOOTHING = 0.3  # upside: logistic width of a hit, as a share of a lineup's spread

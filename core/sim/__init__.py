@@ -1,10 +1,15 @@
 """The JAX scenario kernel: whole races as scenarios, with conservation laws checked in the kernel."""
 
+from ..progress import Progress as Progress
+from ..progress import ShouldCancel as ShouldCancel
 from ._kernel import AXIOMS as AXIOMS
 from ._kernel import Race as Race
 from ._kernel import simulate_chunk as simulate_chunk
 from ._kernel import simulate_race as simulate_race
 from ._kernel import sub_batch_for as sub_batch_for
+from ._keys import MAX_SEED as MAX_SEED
+from ._keys import check_seed as check_seed
+from ._keys import run_key as run_key
 from ._params import DEFAULT_PARAMS as DEFAULT_PARAMS
 from ._params import PARAMS_VERSION as PARAMS_VERSION
 from ._params import REGIMES as REGIMES
@@ -22,3 +27,4 @@ from ._stats import DriverSummary as DriverSummary
 from ._stats import RaceStatistics as RaceStatistics
 from ._stats import driver_summaries as driver_summaries
 from ._stats import race_statistics as race_statistics
+from ._types import Key as Key

@@ -1,4 +1,4 @@
-"""The race model for one scenario (DESIGN.md section 2), batched with vmap.
+"""The race model for one scenario (docs/race-model.md), batched with vmap.
 
 Every random number of scenario k comes from fold_in(key, k), so a scenario does not depend on
 the batch it is drawn in. Integer bookkeeping is exact by construction: laps led are blocks that
@@ -25,13 +25,14 @@ MAX_CAUTIONS = 63
 GAMMA_TRIES = 6  # candidates of the chaos factor's rejection sampler (see _draw_gamma)
 GAMMA_WORDS = 2 * GAMMA_TRIES + 1  # a normal and an acceptance uniform per try, one boost uniform
 # On CPU, vmapping a whole chunk at once streams every per-driver intermediate through memory;
-# sub-batches of this many scenarios keep them in cache (2,048 and 8,192 were no faster on a
-# 2-core CPU). Accelerators take the whole chunk in one vmap.
+# sub-batches of this many scenarios keep them in cache. Accelerators take the whole chunk in one
+# vmap. Measurements: docs/race-model.md, "Implementation notes".
 CPU_SUB_BATCH = 4096
 # XLA splits every reduction over more than 32 elements into a windowed pre-reduction and a
 # reduce (its tree reduction rewriter, which keeps long float sums accurate). The kernel only
-# reduces over drivers (at most 50), where those generic window loops cost about a tenth of the
-# kernel's CPU time and buy no accuracy; the results do not change.
+# reduces over drivers (at most 50), where those generic window loops run slowly on CPU and buy
+# no accuracy; every result is the same bit for bit without them. Measurements:
+# docs/race-model.md, "Implementation notes".
 COMPILER_OPTIONS = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
 _LOG_FACTORIALS = np.cumsum(np.log(np.maximum(np.arange(MAX_CAUTIONS + 1), 1))).astype(np.float32)
 
@@ -158,8 +159,8 @@ def _prefix_sum(x: Float[Array, n]) -> Float[Array, n]:
 def _draw(share: Float[Array, drivers], u: Float[Array, blocks]) -> Int[Array, blocks]:
     """Inverse CDF: the first driver whose cumulative share exceeds u (never one of weight zero).
 
-    Counts the shares at or below u (blocks x drivers comparisons summed in int8): on CPU this is
-    about twice as fast as a binary search, whose loop of gathers vectorises badly under vmap.
+    Counts the shares at or below u (blocks x drivers comparisons summed in int8), which
+    vectorises well under vmap on CPU; a binary search is a loop of gathers, which does not.
     """
     return jnp.sum(share[None, :] <= u[:, None], axis=1, dtype=jnp.int8).astype(jnp.int32)
 

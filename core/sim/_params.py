@@ -58,8 +58,9 @@ class ArchetypeParams:
     n_blocks: int = dataclasses.field(default=20, metadata={"static": True})
 
 
-# Tuned so that a realistic field reproduces the DESIGN.md table (tests/unit/test_archetypes.py
-# measures each statistic; scripts/tune_archetypes.py prints the full comparison).
+# Tuned so that a realistic field reproduces the archetype targets of docs/race-model.md
+# (tests/unit/test_archetypes.py measures each statistic; scripts/tune_archetypes.py prints the
+# full comparison).
 DEFAULT_PARAMS: dict[Archetype, ArchetypeParams] = {
     "intermediate": ArchetypeParams(
         regime_probs=(0.55, 0.2, 0.15, 0.1),

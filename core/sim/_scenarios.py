@@ -7,7 +7,7 @@ so the result is bitwise the same for any chunk size or number of devices.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
@@ -18,6 +18,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..errors import AxiomViolation, Cancelled, Infeasible, InvalidInput
+from ..progress import Progress, ShouldCancel
 from ..scoring import ScoringRules
 from ..slate import check_race_length
 from ._kernel import AXIOMS, Race, simulate_chunk, sub_batch_for
@@ -27,9 +28,6 @@ from ._types import Key
 DEFAULT_CHUNK_SIZE = 65_536
 MIN_CHUNK_SIZE = 256
 DEFAULT_MIN_ACCEPTANCE = 0.001
-
-Progress = Callable[[int, int], None]  # (valid scenarios so far, scenarios wanted)
-ShouldCancel = Callable[[], bool]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Race-level statistics of a scenario set, the quantities of the DESIGN.md archetype table."""
+"""Race-level statistics of a scenario set: the quantities of the archetype targets in docs/race-model.md."""
 
 from __future__ import annotations
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-
-from core.sitefiles import SitePlayer, write_draftkings_upload, write_fanduel_upload
 
 from ..contracts import (
     RESPONSE_DECODER,
@@ -23,6 +21,7 @@ from ..contracts import (
     RunError,
 )
 from ..jobs import JobRegistry, StoredResult
+from ..mapping import write_lineups_csv
 
 PREFIX = "/api/v1/optimize"
 Registry = NamedDependency[JobRegistry]
@@ -121,15 +120,8 @@ class OptimizeController(Controller):
             return early  # type: ignore[return-value]
         assert stored.result is not None
         response = RESPONSE_DECODER.decode(stored.result)
-        lineups = [
-            [
-                SitePlayer(site=response.site, site_id=d.driver_id, name=d.name, salary=d.salary)
-                for d in lineup.drivers
-            ]
-            for lineup in response.lineups
-        ]
         text = io.StringIO()
-        (write_draftkings_upload if response.site == "draftkings" else write_fanduel_upload)(text, lineups)
+        write_lineups_csv(text, response)
         filename = f"axiom-{response.site}-{run_id}.csv"
         return Response(
             text.getvalue(),
@@ -143,7 +135,7 @@ class OptimizeController(Controller):
         summary="Cancel a run (pending: at once; running: between chunks or solves)",
         responses={404: _POLL_RESPONSES[404]},
     )
-    async def cancel(self, run_id: RunId, registry: Registry, request: Request) -> OptimizationStatus:
+    async def cancel(self, run_id: RunId, registry: Registry) -> OptimizationStatus:
         status = await registry.cancel(run_id)
         if status is None:
             raise _not_found(run_id)

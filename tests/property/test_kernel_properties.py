@@ -1,4 +1,4 @@
-"""Properties of the scenario kernel over random fields (DESIGN.md sections 2-3).
+"""Properties of the scenario kernel over random fields (docs/race-model.md: draws, random numbers, axioms).
 
 Every distinct (field size, archetype) pair is a new compilation of seconds, so most tests draw
 fields in four shapes, one per archetype (and one test draws a few from every size 6..50):
@@ -85,7 +85,7 @@ def simulate(
 
 
 def assert_axioms_hold(s: ScenarioSet) -> None:
-    """An independent NumPy re-check of every axiom of DESIGN.md section 2."""
+    """An independent NumPy re-check of every axiom (docs/race-model.md, "Axioms")."""
     finish = s.finish_position.astype(np.int64)
     led = s.laps_led.astype(np.int64)
     fastest = s.fastest_laps.astype(np.int64)

@@ -1,4 +1,4 @@
-"""Properties of the lineup engines over random small slates (DESIGN.md section 4).
+"""Properties of the lineup engines (core/opt/_portfolio.py) over random small slates.
 
 Every slate has 8..14 drivers, so itertools can list every roster: the MILP and the enumeration
 engine must both reach the brute-force optimum of each objective, and every portfolio must keep

@@ -1,4 +1,7 @@
-"""The default archetype parameters reproduce the DESIGN.md section 2 table on a realistic field.
+"""The default archetype parameters reproduce the archetype targets on a realistic field.
+
+The targets and where they come from: docs/race-model.md, "Archetype targets (Cup results
+2017-2024)".
 
 Reference field: the shipped Bristol slate (37 drivers, raw inputs, no ratings), run at each
 archetype's median race length. scripts/tune_archetypes.py prints the full comparison.
@@ -15,13 +18,14 @@ import pytest
 from core.scoring import DRAFTKINGS_SCORING
 from core.sim import DEFAULT_PARAMS, driver_inputs, generate_scenarios, race_statistics
 from core.sim._params import ArchetypeParams
-from core.slate import Driver, read_drivers_csv
+from core.sitefiles import read_drivers_csv
+from core.slate import Driver
 
 SLATE = Path(__file__).resolve().parents[2] / "data/samples/draftkings-bristol-2026.csv"
 N_SCENARIOS = 10_000
 SEED = 0
 
-# The spec: DESIGN.md section 2, Cup results 2017-2024.
+# The spec: docs/race-model.md, "Archetype targets (Cup results 2017-2024)".
 TABLE = {
     "short": {
         "median_laps": 400, "top1_share_laps_led": 0.45, "leaders_per_race": 7.3,

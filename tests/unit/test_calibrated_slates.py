@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from core import ConstraintSpec, get_track, load_slate, run_simulation, sample_slate_path
-from core.calibration.params import default_params_path, load_params
-from core.calibration.ratings import grid_fraction
-from core.history import driver_key
+from core.calibration import default_params_path, grid_fraction, load_params
+from core.names import driver_key
 from core.scoring import DRAFTKINGS_SCORING
 from core.sim import DEFAULT_PARAMS, PARAMS_VERSION, driver_inputs, generate_scenarios
 from core.sitefiles import drivers_from_players, read_draftkings_salaries

@@ -10,10 +10,20 @@ import msgspec
 import numpy as np
 import pytest
 
-from core.calibration import RatingSettings, backtest, fit_ratings
-from core.calibration.backtest import SCORE_KEYS, fit_before, forecast, race_key
-from core.calibration.params import FORMAT, load_params, params_content, write_params
-from core.calibration.ratings import _dnf_prior_strength
+from core.calibration import (
+    FORMAT,
+    SCORE_KEYS,
+    RatingSettings,
+    backtest,
+    dnf_prior_strength,
+    fit_before,
+    fit_ratings,
+    forecast,
+    load_params,
+    params_content,
+    race_key,
+    write_params,
+)
 from core.errors import InvalidInput
 from core.history import HistoricalRace, RaceEntry
 
@@ -200,7 +210,7 @@ def test_dnf_prior_strength_measures_how_much_drivers_differ(spread: float) -> N
     a = 1 / spread**2
     expected = rng.uniform(3, 20, 400)
     observed = rng.poisson(rng.gamma(a, 1 / a, 400) * expected).astype(float)
-    fitted = _dnf_prior_strength(observed, expected)
+    fitted = dnf_prior_strength(observed, expected)
     if spread < 0.1:  # drivers barely differ: Poisson noise explains the counts, a is large
         assert fitted > 50
     else:
@@ -375,26 +385,3 @@ def test_backtest_report_has_every_key_and_beats_uniform(history) -> None:
     for block in (model, uniform, summary["baselines"]["start_only"]):
         assert block["dnf_observed"] == pytest.approx(observed, abs=1e-4)
     assert model["dnf_forecast"] == pytest.approx(observed, abs=0.03)
-
-
-def test_settings_overrides_parse_text_by_the_field_type() -> None:
-    settings = RatingSettings().with_overrides({"half_life_seasons": "0.6", "reverse_order": "false"})
-    assert settings.half_life_seasons == 0.6 and settings.reverse_order is False
-    assert settings.strength_precision == RatingSettings().strength_precision  # the rest unchanged
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field", "message"),
-    [
-        ({"half_life": "1"}, "settings.half_life", "no such setting"),
-        ({"sharpness": "sharp"}, "settings.sharpness", "expected a number"),
-        ({"reverse_order": "maybe"}, "settings.reverse_order", "expected true or false"),
-        ({"dnf_pseudo": "-1"}, "settings.dnf_pseudo", ">= 0"),
-        ({"track_precision": "nan"}, "settings.track_precision", ">= 0"),
-        ({"half_life_seasons": "0"}, "settings.half_life_seasons", "> 0"),
-    ],
-)
-def test_bad_settings_name_the_field(overrides: dict[str, str], field: str, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message) as error:
-        RatingSettings().with_overrides(overrides)
-    assert error.value.field == field

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from core import InvalidInput
+from core.calibration import RatingSettings
 from service.cli import main
+from service.cli.commands import rating_settings
 
 REPO = Path(__file__).resolve().parents[2]
 SLATE = REPO / "data" / "samples" / "draftkings-bristol-2026.csv"
@@ -157,3 +160,26 @@ def test_backtest_rejects_bad_seasons(seasons: str, capsys: pytest.CaptureFixtur
 def test_backtest_without_races_in_the_seasons_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backtest", "--results", str(HISTORY / "results.csv"), "--seasons", "1999"]) == 2
     assert "no races in 1999-1999" in " ".join(capsys.readouterr().err.split())  # rich wraps lines
+
+
+def test_settings_overrides_parse_text_by_the_field_type() -> None:
+    settings = rating_settings({"half_life_seasons": "0.6", "reverse_order": "false"})
+    assert settings.half_life_seasons == 0.6 and settings.reverse_order is False
+    assert settings.strength_precision == RatingSettings().strength_precision  # the rest unchanged
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"half_life": "1"}, "settings.half_life", "no such setting"),
+        ({"sharpness": "sharp"}, "settings.sharpness", "expected a number"),
+        ({"reverse_order": "maybe"}, "settings.reverse_order", "expected true or false"),
+        ({"dnf_pseudo": "-1"}, "settings.dnf_pseudo", ">= 0"),
+        ({"track_precision": "nan"}, "settings.track_precision", ">= 0"),
+        ({"half_life_seasons": "0"}, "settings.half_life_seasons", "> 0"),
+    ],
+)
+def test_bad_settings_name_the_field(overrides: dict[str, str], field: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message) as error:
+        rating_settings(overrides)
+    assert error.value.field == field

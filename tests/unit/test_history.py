@@ -18,7 +18,6 @@ from core.errors import InvalidInput
 from core.history import (
     HistoricalRace,
     RaceEntry,
-    driver_key,
     lineup_correlation,
     load_history,
     race_archetype,
@@ -27,6 +26,7 @@ from core.history import (
     shared_logs_path,
     shared_results_path,
 )
+from core.names import driver_key
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "history"
 RESULTS = FIXTURE / "results.csv"
@@ -273,28 +273,6 @@ def test_races_before_is_strictly_earlier() -> None:
     # a race that is not in the history is placed by its key
     points_only = tuple(r for r in history if r.race_id != "2022-03")
     assert [r.race_id for r in races_before(points_only, races["2022-03"])][-1] == "2022-02"
-
-
-@pytest.mark.parametrize(
-    ("results_spelling", "other_spelling"),
-    [
-        ("A.J. Allmendinger", "AJ Allmendinger"),
-        ("Ricky Stenhouse Jr.", "Ricky Stenhouse Jr"),
-        ("Shane van Gisbergen", "Shane Van Gisbergen"),
-        ("Daniel Suarez", "Daniel Suárez"),
-        ("John Hunter Nemechek", "John H. Nemechek"),
-    ],
-)
-def test_driver_key_joins_spellings(results_spelling: str, other_spelling: str) -> None:
-    assert driver_key(results_spelling) == driver_key(other_spelling)
-
-
-def test_driver_key_keeps_fathers_and_sons_apart() -> None:
-    assert driver_key("Dale Earnhardt Jr.") == "dale earnhardt jr" != driver_key("Dale Earnhardt")
-    assert driver_key("Bobby Hamilton Jr.") != driver_key("Bobby Hamilton")
-    assert driver_key("Johnny Benson Sr.") != driver_key("Johnny Benson Jr.")
-    assert driver_key("Kyle Busch") != driver_key("Kurt Busch")
-    assert driver_key("Ricky Stenhouse Jr.") == "ricky stenhouse"  # no second generation to keep apart
 
 
 def grid_race(starts: list[int], keys: list[str] | None = None) -> HistoricalRace:

@@ -1,5 +1,5 @@
 """Requests no portfolio can meet raise Infeasible naming the cause; bad settings raise InvalidInput;
-a solver stopped by its time limit raises SolverFailed (DESIGN.md section 4)."""
+a solver stopped by its time limit raises SolverFailed (core/errors.py)."""
 
 from __future__ import annotations
 

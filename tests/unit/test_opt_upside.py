@@ -13,7 +13,8 @@ import pytest
 
 from core.opt import LineupRules, Portfolio, build_portfolio, compile_rules
 from core.run import run_simulation
-from core.slate import DRAFTKINGS, load_slate, sample_slate_path
+from core.sitefiles import load_slate
+from core.slate import DRAFTKINGS, sample_slate_path
 from core.spec import ConstraintSpec
 from tests.opt_helpers import cvar
 

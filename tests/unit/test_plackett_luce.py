@@ -1,4 +1,5 @@
-"""With no DNFs and no regime noise, the finishing order is exact Plackett-Luce (DESIGN.md 2.4).
+"""With no DNFs and no regime noise, the finishing order is exact Plackett-Luce (docs/race-model.md,
+"Finishing order": running cars ordered by strength + start effect + Gumbel noise).
 
 Six drivers at a superspeedway, 256-scenario chunks: the shape the property tests already compile.
 P(i wins) = w_i / W with w_i = exp(strength_i + start_weight * (1 - (start_i - 1) / (D - 1))).

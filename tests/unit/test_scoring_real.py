@@ -5,7 +5,7 @@ reliable fastest-lap counts), copied here as literals so the test never reads ..
 All four rows are from the same race: 2024/03/17, Bristol Motor Speedway (Food City 500,
 500 laps).
 
-Rules (DESIGN.md section 2):
+Rules (docs/race-model.md, "Scoring rules"):
   DraftKings Classic: finish points (1st 45, 2nd 42, 3rd..10th 41..34, 11th..20th 32..23,
     21st..30th 21..12, 31st..40th 10..1, below 40th 0) + (start - finish)
     + 0.25 per lap led + 0.45 per fastest lap.

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.slate import known_tracks, read_drivers_csv, sample_slate_path
+from core.sitefiles import read_drivers_csv
+from core.slate import known_tracks, sample_slate_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,6 @@ from core.errors import InvalidInput
 from core.sitefiles import (
     SitePlayer,
     match_players,
-    normalise_name,
     read_draftkings_salaries,
     read_draftkings_upload,
     read_fanduel_players,
@@ -232,31 +231,6 @@ def test_fanduel_duplicate_id_is_refused(tmp_path: Path) -> None:
     lines[2] = lines[2].replace("129058-82878", "129058-82888")
     with pytest.raises(InvalidInput, match="129058-82888"):
         read_fanduel_players(fd_variant(tmp_path, lines))
-
-
-# --- names -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [
-        ("A.J. Allmendinger", "AJ Allmendinger"),
-        ("Ricky Stenhouse Jr.", "Ricky Stenhouse Jr"),
-        ("Ricky Stenhouse Jr.", "Ricky Stenhouse"),
-        ("Daniel Suárez", "Daniel Suarez"),
-        ("Shane van Gisbergen", "Shane Van Gisbergen"),
-        ("John  Hunter-Nemechek", "John Hunter Nemechek"),
-    ],
-)
-def test_normalise_name_joins_real_spellings(one: str, other: str) -> None:
-    assert normalise_name(one) == normalise_name(other)
-
-
-def test_normalise_name_output() -> None:
-    assert normalise_name("  A.J.  Allmendinger ") == "aj allmendinger"
-    assert normalise_name("Daniel Suárez") == "daniel suarez"
-    assert normalise_name("Dale Earnhardt Jr.") == "dale earnhardt"
-    assert normalise_name("Kyle Busch") != normalise_name("Kurt Busch")
 
 
 def test_match_players_across_sites_and_spellings() -> None:

@@ -106,3 +106,24 @@ def test_run_config_carries_hash_seed_and_versions(field12: list[Driver], short_
     assert config.n_scenarios == 1000
     assert config.params_version == PARAMS_VERSION
     assert {"jax", "numpy", "msgspec"} <= set(config.package_versions)
+
+
+def test_a_custom_site_rule_set_is_the_one_the_lineup_model_uses(field12: list[Driver], short_track) -> None:
+    """A SiteRules given to compile (here five drivers under a $40,000 cap, on DraftKings scoring)
+    is stored in the spec, hashed, and is what every lineup is built under."""
+    from core import DRAFTKINGS, LineupSettings, run_optimization
+    from core.run import lineup_rules
+
+    custom = dataclasses.replace(DRAFTKINGS, roster_size=5, salary_cap=40_000)
+    settings = LineupSettings(n_lineups=3, max_overlap=4)
+    spec = ConstraintSpec.compile(field12, short_track, site=custom, n_scenarios=200, lineups=settings)
+    standard = ConstraintSpec.compile(field12, short_track, n_scenarios=200, lineups=settings)
+    assert spec.hash != standard.hash
+    assert spec.site.rules() == custom
+    rules = lineup_rules(spec)
+    assert (rules.roster_size, rules.salary_cap) == (5, 40_000)
+    portfolio = run_optimization(spec, seed=4).portfolio
+    salary = {d.driver_id: d.salary for d in spec.drivers}
+    for lineup in portfolio.lineups:
+        assert len(lineup.drivers) == 5
+        assert lineup.salary == sum(salary[spec.drivers[i].driver_id] for i in lineup.drivers) <= 40_000

@@ -27,10 +27,10 @@ import numpy as np
 
 from ..history import HistoricalRace
 from ..scoring import DRAFTKINGS_SCORING, draftkings_points
-from ..sim import ArchetypeParams, ScenarioSet, driver_inputs, generate_scenarios
-from ..sim._types import Key
+from ..sim import ArchetypeParams, Key, ScenarioSet, driver_inputs, generate_scenarios, run_key
 from ..slate import MAX_LAPS, MIN_LAPS, Driver, FittedRatings
-from .metrics import (
+from ._fit import fit_ratings
+from ._metrics import (
     crps_samples,
     interval_coverage,
     log_score,
@@ -39,7 +39,8 @@ from .metrics import (
     pit_histogram,
     ranked_probability_score,
 )
-from .ratings import RatingSettings, RatingTable, fit_ratings, grid_fraction
+from ._settings import RatingSettings
+from ._table import RatingTable, grid_fraction
 
 Model = Literal["model", "start_only", "uniform"]
 MODELS: tuple[Model, ...] = ("model", "start_only", "uniform")
@@ -300,8 +301,6 @@ def backtest(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Forecast and score every points race of `seasons` (inclusive) from the races before it."""
-    from ..run import run_key  # deferred: core.run pulls in the lineup model
-
     settings = settings or RatingSettings()
     params_version = params_version or settings_version(settings)
     targets = sorted(

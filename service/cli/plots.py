@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.calibration.backtest import TOP_N, BacktestReport, pit_deciles
+from core.calibration import TOP_N, BacktestReport, pit_deciles, reliability_curve
 from core.slate import ARCHETYPES
 
 
@@ -17,8 +17,6 @@ def plot_backtest(report: BacktestReport, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from core.calibration import reliability_curve
 
     figure, (pit_axes, reliability_axes) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
     n_bins = 10

@@ -1,10 +1,11 @@
 """Fitted parameters as versioned files (data/params/<version>.json) with a content hash.
 
-A file holds everything `calibration_enabled=true` needs: the rating settings, each archetype's
-fitted start effect and DNF base rate, every driver's ratings keyed by normalised name (with the
-display name), the rookie prior, and the backtest scores of the model that produced it. The
-version is `cup-<season>-<race>-<first 12 hex of the SHA-256 of the canonical content>`; loading
-recomputes the hash, so an edited file is refused rather than silently used.
+A file holds everything `calibration_enabled=true` needs: the rating settings; per archetype the
+fitted start effects, scale of form, team shock, DNF base rate and its slope over the grid; per
+track its scale and DNF rate; every driver's ratings keyed by normalised name (with the display
+name); the team strengths and the rookie prior; and the backtest scores of the model that
+produced it. The version is `cup-<season>-<race>-<first 12 hex of the SHA-256 of the canonical
+content>`; loading recomputes the hash, so an edited file is refused rather than silently used.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import msgspec
 
 from ..errors import InvalidInput
 from ..slate import ARCHETYPES, DATA_DIR, Archetype
-from .ratings import ArchetypeFit, DriverRating, RatingSettings, RatingTable, TrackFit
+from ._settings import RatingSettings
+from ._table import ArchetypeFit, DriverRating, RatingTable, TrackFit
 
 PARAMS_DIR = DATA_DIR / "params"
-# 2: archetypes carry team_shock, drivers' teams feed the kernel; 3: tracks, running_scale;
-# 4: archetypes' rulebook_start_weight and dnf_start_slope; 5: the grid's DNF factor has mean 1
-# over the grid (ratings.grid_dnf_factor), so a slope means something else than in format 4
+# The format this version writes and reads. A file of any other format is refused, not converted:
+# its fields, or what they mean, differ (docs/methods.md, "Parameter file format").
 FORMAT = 5
 _DIGITS = 5
 

@@ -1,9 +1,5 @@
-"""DraftKings and FanDuel files: reading player lists and writing lineup-upload CSVs.
-
-Reads `DKSalaries.csv` (plain, or the lineup-builder export whose player table sits below and to
-the right of an empty upload grid) and FanDuel's player-list export, matches slate driver names to
-site players across spelling differences, and writes the sites' NASCAR upload files.
-"""
+"""The sites' player lists: DraftKings' `DKSalaries.csv` and FanDuel's player export, and the
+matching of slate driver names to site players across spelling differences."""
 
 from __future__ import annotations
 
@@ -12,28 +8,17 @@ import difflib
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
 
-from .errors import InvalidInput
-from .slate import Driver
+from ..errors import InvalidInput
+from ..names import normalise_name
+from ..slate import SiteName
 
-SiteName = Literal["draftkings", "fanduel"]
 PathLike = str | os.PathLike[str]
 
-DRAFTKINGS_ROSTER_SIZE = 6
-FANDUEL_ROSTER_SIZE = 5
-UPLOAD_SLOT = "D"
-
-_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii"})
-_DROPPED_CHARS = str.maketrans("", "", ".'\u2019")
-_SEPARATORS = re.compile(r"[\s,\-\u2010-\u2015]+")
 _INTEGER = re.compile(r"-?\d+")
-_DK_CELL = re.compile(r".*\((\d+)\)|(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,69 +32,6 @@ class SitePlayer:
     avg_points: float | None = None
     team: str | None = None
     game_info: str | None = None
-
-
-# --- slates from player lists -----------------------------------------------------------------
-
-NEUTRAL_INPUT = 0.5  # skill, aggression and shadow_risk of a driver known only by name and salary
-
-
-def drivers_from_players(
-    players: Sequence[SitePlayer], start_positions: Mapping[str, int] | None = None
-) -> tuple[Driver, ...]:
-    """Drivers for a slate known only by names and salaries (a real DKSalaries.csv).
-
-    Their model inputs come from history: compile the spec with `calibration_enabled=True` and
-    each driver gets its fitted ratings by normalised name (the rookie prior when history has
-    never seen the name). The raw inputs are neutral (0.5). Start positions come from
-    `start_positions` (by name, any spelling) when qualifying is known; before it, the field is
-    lined up by salary, highest first, as the site prices expected pace.
-    """
-    given = {normalise_name(name): p for name, p in (start_positions or {}).items()}
-    by_salary = sorted(players, key=lambda p: (-p.salary, normalise_name(p.name)))
-    drivers = []
-    for rank, player in enumerate(by_salary, start=1):
-        start = given.get(normalise_name(player.name), rank if not given else None)
-        if start is None:
-            raise InvalidInput("start_positions", f"no start position for {player.name!r}")
-        drivers.append(
-            Driver(
-                driver_id=player.site_id,
-                name=player.name,
-                salary=player.salary,
-                start_position=start,
-                skill=NEUTRAL_INPUT,
-                aggression=NEUTRAL_INPUT,
-                shadow_risk=NEUTRAL_INPUT,
-            )
-        )
-    return tuple(drivers)
-
-
-def read_site_drivers(path: PathLike) -> tuple[Driver, ...]:
-    """Drivers from a DraftKings or FanDuel player list, whichever the file is."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        text = handle.read(65_536)
-    players = read_fanduel_players(path) if "First Name" in text else read_draftkings_salaries(path)
-    return drivers_from_players(players)
-
-
-# --- names -----------------------------------------------------------------------------------
-
-
-def normalise_name(name: str) -> str:
-    """A spelling-insensitive key for a driver name.
-
-    Lowercase, accents stripped, periods and apostrophes dropped, whitespace, commas and hyphens
-    collapsed to single spaces, and a trailing "jr", "sr", "ii" or "iii" dropped, so that
-    "A.J. Allmendinger", "Ricky Stenhouse Jr." and "Daniel Suárez" meet their plain spellings.
-    """
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = _SEPARATORS.sub(" ", plain.casefold().translate(_DROPPED_CHARS)).split()
-    while len(words) > 1 and words[-1] in _NAME_SUFFIXES:
-        words.pop()
-    return " ".join(words)
 
 
 def match_players(players: Sequence[SitePlayer], names: Sequence[str]) -> dict[str, SitePlayer]:
@@ -156,8 +78,6 @@ def match_players(players: Sequence[SitePlayer], names: Sequence[str]) -> dict[s
     return matched
 
 
-# --- player lists ----------------------------------------------------------------------------
-
 DK_REQUIRED = ("Name", "ID", "Salary")
 FD_REQUIRED = ("Id", "First Name", "Last Name", "Salary")
 
@@ -172,16 +92,8 @@ def read_draftkings_salaries(path: PathLike) -> list[SitePlayer]:
         InvalidInput: an empty or unreadable file, a missing column, a bad value (field
             "line N.Column"), or duplicate IDs or names.
     """
-    lines = _read_csv(path)
-    found = _find_header(lines, DK_REQUIRED)
-    if found is None:
-        raise _missing_columns(path, lines, DK_REQUIRED)
-    header_at, columns = found
     players = []
-    for line, cells in lines[header_at + 1 :]:
-        row = _Row(path, line, cells, columns)
-        if row.is_blank(DK_REQUIRED):
-            continue  # preamble grid rows or blank lines below the table
+    for row in _player_rows(path, DK_REQUIRED):
         players.append(
             SitePlayer(
                 site="draftkings",
@@ -205,16 +117,8 @@ def read_fanduel_players(path: PathLike) -> list[SitePlayer]:
     Raises:
         InvalidInput: as read_draftkings_salaries.
     """
-    lines = _read_csv(path)
-    found = _find_header(lines, FD_REQUIRED)
-    if found is None:
-        raise _missing_columns(path, lines, FD_REQUIRED)
-    header_at, columns = found
     players = []
-    for line, cells in lines[header_at + 1 :]:
-        row = _Row(path, line, cells, columns)
-        if row.is_blank(FD_REQUIRED):
-            continue
+    for row in _player_rows(path, FD_REQUIRED):
         full_name = f"{row.optional('First Name') or ''} {row.optional('Last Name') or ''}".strip()
         players.append(
             SitePlayer(
@@ -230,7 +134,22 @@ def read_fanduel_players(path: PathLike) -> list[SitePlayer]:
     return _checked(path, players, "Id")
 
 
-class _Row:
+def _player_rows(path: PathLike, required: Sequence[str]) -> Iterator[PlayerRow]:
+    """The rows of a player list below its header row (the first row holding every required
+    column, wherever it starts), skipping rows blank in those columns: the lineup-builder
+    export's empty upload grid and blank lines below the table."""
+    lines = read_csv(path)
+    found = _find_header(lines, required)
+    if found is None:
+        raise _missing_columns(path, lines, required)
+    header_at, columns = found
+    for line, cells in lines[header_at + 1 :]:
+        row = PlayerRow(path, line, cells, columns)
+        if not row.is_blank(required):
+            yield row
+
+
+class PlayerRow:
     """One data row of a player list, with its cells looked up by header name."""
 
     def __init__(self, path: PathLike, line: int, cells: list[str], columns: Mapping[str, int]) -> None:
@@ -278,7 +197,7 @@ class _Row:
         return value
 
 
-def _read_csv(path: PathLike) -> list[tuple[int, list[str]]]:
+def read_csv(path: PathLike) -> list[tuple[int, list[str]]]:
     """Every row of a CSV file with the line it ends on (1-based)."""
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as handle:
@@ -339,98 +258,3 @@ def _checked(path: PathLike, players: list[SitePlayer], id_column: str) -> list[
                 f"and {player.name!r} ({player.site_id})",
             )
     return players
-
-
-# --- uploads ---------------------------------------------------------------------------------
-
-
-def write_draftkings_upload(path_or_file: PathLike | TextIO, lineups: Sequence[Sequence[SitePlayer]]) -> None:
-    """Write a DraftKings NASCAR Classic upload: header `D,D,D,D,D,D`, cells `Name (ID)`.
-
-    Raises:
-        InvalidInput: a lineup without exactly 6 distinct DraftKings players (nothing is written).
-    """
-    _check_lineups(lineups, "draftkings", DRAFTKINGS_ROSTER_SIZE)
-    rows = [[f"{p.name} ({p.site_id})" for p in lineup] for lineup in lineups]
-    _write_upload(path_or_file, DRAFTKINGS_ROSTER_SIZE, rows)
-
-
-def write_fanduel_upload(path_or_file: PathLike | TextIO, lineups: Sequence[Sequence[SitePlayer]]) -> None:
-    """Write a FanDuel NASCAR upload: header `D,D,D,D,D`, cells the FanDuel player Id.
-
-    Raises:
-        InvalidInput: a lineup without exactly 5 distinct FanDuel players (nothing is written).
-    """
-    _check_lineups(lineups, "fanduel", FANDUEL_ROSTER_SIZE)
-    _write_upload(path_or_file, FANDUEL_ROSTER_SIZE, [[p.site_id for p in lineup] for lineup in lineups])
-
-
-def read_draftkings_upload(path: PathLike) -> list[list[str]]:
-    """The player ids of each lineup in a DraftKings upload (cells `Name (ID)` or bare IDs)."""
-    ids = []
-    for line, cells in _read_upload(path, DRAFTKINGS_ROSTER_SIZE):
-        row = []
-        for cell in cells:
-            found = _DK_CELL.fullmatch(cell)
-            if found is None:
-                raise InvalidInput(f"line {line}", f"{path}: not 'Name (ID)' or an ID: {cell!r}")
-            row.append(found.group(1) or found.group(2))
-        ids.append(row)
-    return ids
-
-
-def read_fanduel_upload(path: PathLike) -> list[list[str]]:
-    """The player ids of each lineup in a FanDuel upload."""
-    return [cells for _, cells in _read_upload(path, FANDUEL_ROSTER_SIZE)]
-
-
-def _check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size: int) -> None:
-    for i, lineup in enumerate(lineups):
-        if len(lineup) != size:
-            raise InvalidInput(f"lineups[{i}]", f"must hold exactly {size} drivers, got {len(lineup)}")
-        for player in lineup:
-            if player.site != site:
-                raise InvalidInput(
-                    f"lineups[{i}]", f"{player.name!r} is a {player.site} player, not a {site} one"
-                )
-        if len({p.site_id for p in lineup}) != size:
-            raise InvalidInput(f"lineups[{i}]", "holds the same driver twice")
-
-
-def _write_upload(path_or_file: PathLike | TextIO, size: int, rows: Sequence[Sequence[str]]) -> None:
-    with _text_output(path_or_file) as handle:
-        writer = csv.writer(handle)
-        writer.writerow([UPLOAD_SLOT] * size)
-        writer.writerows(rows)
-
-
-@contextmanager
-def _text_output(path_or_file: PathLike | TextIO) -> Iterator[TextIO]:
-    """A path is opened (and closed) here; a file object is written to and left open."""
-    if isinstance(path_or_file, str | os.PathLike):
-        with Path(path_or_file).open("w", newline="", encoding="utf-8") as handle:
-            yield handle
-    else:
-        yield path_or_file
-
-
-def _read_upload(path: PathLike, size: int) -> list[tuple[int, list[str]]]:
-    """The lineup rows of an upload file, after checking its `D,...` header, trailing blanks cut."""
-    lines = [(line, _trimmed(cells)) for line, cells in _read_csv(path)]
-    lines = [(line, cells) for line, cells in lines if cells]
-    header_line, header = lines[0]
-    if header != [UPLOAD_SLOT] * size:
-        raise InvalidInput(
-            f"line {header_line}", f"{path}: header must be {','.join([UPLOAD_SLOT] * size)}, got {header}"
-        )
-    for line, cells in lines[1:]:
-        if len(cells) != size or not all(cells):
-            raise InvalidInput(f"line {line}", f"{path}: a lineup needs {size} players, got {cells}")
-    return lines[1:]
-
-
-def _trimmed(cells: list[str]) -> list[str]:
-    cells = [cell.strip() for cell in cells]
-    while cells and not cells[-1]:
-        cells.pop()
-    return cells

@@ -1,0 +1,234 @@
+"""The `axiom` command's subcommands: each reads its arguments, calls core, and renders."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from core import (
+    ConstraintSpec,
+    InvalidInput,
+    LineupSettings,
+    load_slate,
+    run_optimization,
+    run_simulation,
+    sample_slate_path,
+)
+from core.calibration import RatingSettings, fit_ratings, load_params, params_content, write_params
+from core.calibration import backtest as run_backtest
+from core.history import load_history, shared_logs_path, shared_results_path
+from core.sitefiles import (
+    SitePlayer,
+    is_site_player_list,
+    match_players,
+    read_draftkings_salaries,
+    read_fanduel_players,
+)
+
+from ..contracts import ENCODER
+from ..mapping import to_response, write_lineups_csv
+from .plots import plot_backtest
+from .render import (
+    console,
+    errors,
+    phased_progress,
+    print_backtest,
+    print_diagnostics,
+    print_drivers,
+    print_lineups,
+    progress_bar,
+    simulation_report,
+)
+
+LOCAL_RUN_ID = "local"  # the run_id of a result computed by the CLI rather than the service
+
+
+def demo(args: argparse.Namespace) -> int:
+    path = sample_slate_path()
+    console.print(f"[bold]Axiom demo[/]: DraftKings Cup slate, Bristol 2026 ({path.name})")
+    common = {"slate": path, "track": "bristol", "n_scenarios": args.n_scenarios, "seed": args.seed,
+              "site": "draftkings", "json": None, "calibration": True}  # fmt: skip
+    simulate(argparse.Namespace(**common, race_length=None))
+    console.print("\n[bold]Tournament lineups[/] (upside objective, at most 4 drivers shared)")
+    return optimize(
+        argparse.Namespace(
+            **common, n_lineups=10, objective="upside", max_overlap=4, lock=[], exclude=[],
+            salary_floor=0, target=None, salaries=None, out=args.out,
+        )
+    )  # fmt: skip
+
+
+def _compile(args: argparse.Namespace, **options: Any) -> ConstraintSpec:
+    """The spec of the slate, site, scenarios and ratings the command was given."""
+    slate = load_slate(args.slate, args.track)
+    return ConstraintSpec.compile(
+        slate.drivers,
+        slate.track,
+        site=args.site,
+        n_scenarios=args.n_scenarios,
+        calibration_enabled=args.calibration,
+        **options,
+    )
+
+
+def simulate(args: argparse.Namespace) -> int:
+    spec = _compile(args, race_length=args.race_length)
+    started = time.perf_counter()
+    with progress_bar("simulating", spec.scenarios.n_scenarios) as advance:
+        result = run_simulation(spec, seed=args.seed, progress=advance)
+    elapsed = time.perf_counter() - started
+    names = {d.driver_id: d.name for d in spec.drivers}
+    print_drivers(result, names)
+    print_diagnostics(result, elapsed)
+    if args.json is not None:
+        report = msgspec.json.encode(simulation_report(result, names, elapsed))
+        args.json.write_bytes(msgspec.json.format(report) + b"\n")
+        console.print(f"wrote {args.json}")
+    return 0
+
+
+def optimize(args: argparse.Namespace) -> int:
+    settings = LineupSettings(
+        objective=args.objective,
+        n_lineups=args.n_lineups,
+        salary_floor=args.salary_floor,
+        locks=tuple(args.lock),
+        excludes=tuple(args.exclude),
+        max_overlap=args.max_overlap,
+        target=args.target,
+    )
+    spec = _compile(args, lineups=settings)
+    salaries = args.salaries
+    if salaries is None and is_site_player_list(args.slate):
+        salaries = args.slate  # a player list's ids are the upload ids
+    players = site_players(salaries, args.site, [d.name for d in spec.drivers])
+    started = time.perf_counter()
+    with phased_progress(spec) as advance:
+        result = run_optimization(spec, seed=args.seed, progress=advance)
+    elapsed = time.perf_counter() - started
+    print_lineups(result)
+    console.print(f"{len(result.portfolio.lineups)} lineups in {elapsed:.2f} s (scenarios and solve)")
+    response = to_response(LOCAL_RUN_ID, result)
+    if args.out is not None:
+        if players is None:
+            errors.print(
+                "[yellow]note:[/] no --salaries file, so the upload CSV carries Axiom driver ids, "
+                "not the site's player IDs"
+            )
+        write_lineups_csv(args.out, response, players)
+        console.print(f"wrote {args.out} ({args.site} upload format)")
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(ENCODER.encode(response)) + b"\n")
+        console.print(f"wrote {args.json} (the API's result shape)")
+    return 0
+
+
+def site_players(path: Path | None, site: str, names: list[str]) -> dict[str, SitePlayer] | None:
+    """The site's players by slate driver name, from its player list (None: no list given)."""
+    if path is None:
+        return None
+    players = read_draftkings_salaries(path) if site == "draftkings" else read_fanduel_players(path)
+    return match_players(players, names)
+
+
+def backtest(args: argparse.Namespace) -> int:
+    settings = rating_settings(dict(args.overrides))
+    results = args.results or shared_results_path()
+    if results is None:
+        raise InvalidInput("results", "no --results file given and ../shared/data is not beside the checkout")
+    logs = args.logs or (shared_logs_path() if args.results is None else None)
+    history = load_history(results, logs, last_season=args.seasons[1])
+    n_races = sum(args.seasons[0] <= r.season <= args.seasons[1] for r in history)
+    if n_races == 0:
+        raise InvalidInput("seasons", f"{results} has no races in {args.seasons[0]}-{args.seasons[1]}")
+    started = time.perf_counter()
+    with progress_bar("backtest", n_races) as progress:
+        report = run_backtest(
+            history,
+            args.seasons,
+            n_scenarios=args.n_scenarios,
+            seed=args.seed,
+            settings=settings,
+            progress=lambda done, total, race_id: progress(done, total),
+        )
+    summary = report.summary()
+    if args.write_params is not None:
+        last = max(history, key=lambda r: (r.season, r.race_number))
+        table = fit_ratings(list(history), (last.season + 1, 1), report.settings)
+        names = {e.driver_key: e.driver for r in history for e in r.entries}
+        content = params_content(table, names, source=Path(results).name, backtest=summary)
+        path = write_params(content, args.write_params)
+        summary["params_version"] = load_params(path).version
+        console.print(f"wrote {path}")
+    print_backtest(summary, time.perf_counter() - started)
+    if "settings_changed" in summary:
+        changed = summary["settings_changed"].items()
+        console.print("settings changed: " + " ".join(f"{name}={value}" for name, value in changed))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(summary)) + b"\n")
+    if args.plot is not None:
+        plot_backtest(report, args.plot)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def seasons(text: str) -> tuple[int, int]:
+    """`--seasons`: one season (2025) or an inclusive range (2022-2024)."""
+    first, _, last = text.partition("-")
+    try:
+        span = (int(first), int(last or first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a season (2025) or a range (2022-2024), got {text!r}"
+        ) from None
+    if span[0] > span[1]:
+        raise argparse.ArgumentTypeError(f"the range {text!r} runs backwards")
+    return span
+
+
+def setting(text: str) -> tuple[str, str]:
+    """`--set NAME=VALUE`, split (the value is parsed by `rating_settings`)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def rating_settings(overrides: Mapping[str, str]) -> RatingSettings:
+    """The default rating settings with some fields replaced by values written as text; an
+    unknown name or a value that does not parse raises InvalidInput naming the setting."""
+    defaults = RatingSettings()
+    known = [f.name for f in dataclasses.fields(defaults)]
+    values: dict[str, float | bool] = {}
+    for name, text in overrides.items():
+        if name not in known:
+            raise InvalidInput(f"settings.{name}", f"no such setting (known: {', '.join(known)})")
+        values[name] = _setting_value(name, text, type(getattr(defaults, name)))
+    return dataclasses.replace(defaults, **values)  # type: ignore[arg-type]
+
+
+def _setting_value(name: str, text: str, kind: type) -> float | bool:
+    if kind is bool:
+        word = text.strip().lower()
+        if word not in {"true", "false", "1", "0"}:
+            raise InvalidInput(f"settings.{name}", f"expected true or false, got {text!r}")
+        return word in {"true", "1"}
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"settings.{name}", f"expected a number, got {text!r}") from None

@@ -1,0 +1,141 @@
+"""The translations between the API's shapes and core's: request -> ConstraintSpec, result ->
+response, and a response's lineups -> the site's upload rows (used by the route and the CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TextIO
+
+from core import ConstraintSpec, Driver, LapsLed, LineupSettings, OptimizationResult, get_track
+from core.calibration import backtest_scores
+from core.sitefiles import SitePlayer, write_upload
+
+from .contracts import DriverSelection, Lineup, OptimizeRequest, OptimizeResponse, ScenarioDiagnostics
+
+
+def to_spec(request: OptimizeRequest) -> ConstraintSpec:
+    """The run's ConstraintSpec. Raises InvalidInput naming the field."""
+    config = request.scenario_config
+    drivers = [
+        Driver(d.driver_id, d.name, d.salary, d.start_position, d.skill, d.aggression, d.shadow_risk)
+        for d in request.drivers
+    ]
+    conditions = {
+        d.driver_id: LapsLed(min_laps_led=d.min_laps_led, max_laps_led=d.max_laps_led)
+        for d in request.drivers
+        if d.min_laps_led > 0 or d.max_laps_led is not None
+    }
+    settings = LineupSettings(
+        objective=request.objective,
+        n_lineups=request.n_lineups,
+        salary_cap=request.salary_cap,
+        locks=tuple(d.driver_id for d in request.drivers if d.locked),
+        excludes=tuple(d.driver_id for d in request.drivers if d.excluded),
+        max_overlap=request.max_overlap,
+        min_exposure={d.driver_id: d.min_exposure for d in request.drivers if d.min_exposure is not None},
+        max_exposure={d.driver_id: d.max_exposure for d in request.drivers if d.max_exposure is not None},
+        target=request.target_score,
+    )
+    return ConstraintSpec.compile(
+        drivers,
+        get_track(config.track_id),
+        site=request.site,
+        n_scenarios=config.n_scenarios,
+        race_length=config.race_length,
+        calibration_enabled=config.calibration_enabled,
+        conditions=conditions,
+        lineups=settings,
+    )
+
+
+def to_response(run_id: str, result: OptimizationResult) -> OptimizeResponse:
+    """The response of a completed run. Within a lineup, drivers are in slot order: salary
+    descending, then driver_id; `position` is that slot (1-based), the order of the upload file."""
+    spec = result.spec
+    assert spec.lineups is not None
+    mean_points = result.scenarios.points.mean(axis=0, dtype="float64")
+    lineups = []
+    for stats in result.portfolio.lineups:
+        drivers = spec.drivers
+        slots = sorted(stats.drivers, key=lambda i: (-drivers[i].salary, drivers[i].driver_id))
+        lineups.append(
+            Lineup(
+                drivers=[
+                    DriverSelection(
+                        driver_id=drivers[i].driver_id,
+                        name=drivers[i].name,
+                        salary=drivers[i].salary,
+                        projected_points=float(mean_points[i]),
+                        position=slot,
+                    )
+                    for slot, i in enumerate(slots, start=1)
+                ],
+                total_projected_points=stats.mean,
+                total_salary=stats.salary,
+                std=stats.std,
+                p10=stats.p10,
+                p50=stats.p50,
+                p90=stats.p90,
+                p99=stats.p99,
+                p_beat_target=stats.p_beat_target,
+            )
+        )
+    d = result.scenarios.diagnostics
+    diagnostics = ScenarioDiagnostics(
+        n_scenarios_generated=d.n_scenarios_generated,
+        n_valid=d.n_valid,
+        rejection_rate=d.rejection_rate,
+        rejections_by_reason=dict(d.rejections_by_reason),
+        avg_laps_led=d.avg_laps_led,
+        avg_position_differential=d.avg_position_differential,
+        regime_shares=dict(d.regime_shares),
+        calibration_metrics=backtest_scores(spec.scenarios.params_version, spec.track.archetype),
+    )
+    best = lineups[0]
+    return OptimizeResponse(
+        run_id=run_id,
+        status="completed",
+        lineup=best,
+        lineups=lineups,
+        total_projected_points=best.total_projected_points,
+        total_salary=best.total_salary,
+        site=spec.site.site,  # type: ignore[arg-type]
+        objective=spec.lineups.objective,
+        target_score=result.portfolio.target,
+        scenario_diagnostics=diagnostics,
+        constraint_spec_hash=spec.hash,
+        run_config=result.run_config,
+    )
+
+
+def upload_rows(
+    response: OptimizeResponse, players: Mapping[str, SitePlayer] | None = None
+) -> list[list[SitePlayer]]:
+    """Each lineup's drivers as site players, in slot order (`DriverSelection.position`).
+
+    Args:
+        response: a completed run.
+        players: the site's players by driver name (from `core.sitefiles.match_players`); None
+            writes Axiom's driver ids where the site's player IDs would go.
+    """
+
+    def player(d: DriverSelection) -> SitePlayer:
+        if players is not None:
+            return players[d.name]
+        return SitePlayer(site=response.site, site_id=d.driver_id, name=d.name, salary=d.salary)
+
+    return [[player(d) for d in sorted(lineup.drivers, key=_slot)] for lineup in response.lineups]
+
+
+def write_lineups_csv(
+    target: str | TextIO, response: OptimizeResponse, players: Mapping[str, SitePlayer] | None = None
+) -> None:
+    """Write the site's upload CSV of a run's lineups (a path, or an open text file)."""
+    write_upload(target, response.site, upload_rows(response, players))
+
+
+def _slot(selection: DriverSelection) -> int:
+    return selection.position
+
+
+__all__ = ["to_response", "to_spec", "upload_rows", "write_lineups_csv"]
