@@ -13,8 +13,18 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from .jobs import EmbeddedJobRegistry, JobRegistry
-from .routes import EXCEPTION_HANDLERS, OfflineDocsPlugin, OptimizeController, health, provide_registry
+from .routes import (
+    EXCEPTION_HANDLERS,
+    OfflineDocsPlugin,
+    OptimizeController,
+    api_docs,
+    health,
+    openapi_json,
+    provide_registry,
+)
 from .settings import Settings
+
+API_VERSION = "0.2.0"  # the public contract's version; README "REST service" says what each changed
 
 
 def create_app(settings: Settings | None = None, registry: JobRegistry | None = None) -> Litestar:
@@ -31,7 +41,7 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[OptimizeController, health],
+        route_handlers=[OptimizeController, health, openapi_json, api_docs],
         dependencies={"registry": Provide(provide_registry, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[rate_limit.middleware],
@@ -42,7 +52,7 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
         on_shutdown=[jobs.stop, _unfreeze_heap],
         openapi_config=OpenAPIConfig(
             title="Axiom",
-            version="0.1.0",
+            version=API_VERSION,
             description="NASCAR DFS lineups: submit a run, poll it, fetch its lineups.",
             path="/schema",
             render_plugins=[OfflineDocsPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],

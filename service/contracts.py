@@ -74,9 +74,40 @@ class DriverConstraintsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid
     """One driver of the slate: salary, start, model inputs, and what the run asks of them."""
 
     driver_id: DriverId
-    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT)]
-    salary: Annotated[int, Meta(ge=0, le=100_000)]
-    start_position: Annotated[int, Meta(ge=1, le=MAX_FIELD)]
+    name: (
+        Annotated[str, Meta(min_length=1, max_length=100, pattern=_TEXT, description="default the driver_id")]
+        | None
+    ) = None
+    salary: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                le=100_000,
+                description="give every driver a salary or none: without salaries, lineups are chosen "
+                "without a salary constraint",
+            ),
+        ]
+        | None
+    ) = None
+    start_position: (
+        Annotated[
+            int, Meta(ge=1, le=MAX_FIELD, description="every driver's or none: default the order given")
+        ]
+        | None
+    ) = None
+    site_player_id: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=64,
+                pattern=_TEXT,
+                description="the site's player ID (DKSalaries.csv `ID`, FanDuel `Id`) for lineups.csv",
+            ),
+        ]
+        | None
+    ) = None
     skill: Share
     aggression: Share
     shadow_risk: Share
@@ -124,13 +155,17 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
                 raise _invalid(f"{where}.max_laps_led", f"must be at most the race length {laps}")
             if d.min_laps_led > upper:
                 raise _invalid(f"{where}.max_laps_led", f"must be at least min_laps_led={d.min_laps_led}")
+            for name in ("salary", "start_position"):
+                if (getattr(d, name) is None) != (getattr(self.drivers[0], name) is None):
+                    missing = where if getattr(d, name) is None else "drivers[0]"
+                    raise _invalid(f"{missing}.{name}", "give every driver one, or none")
             if d.locked and d.excluded:
                 raise _invalid(f"{where}.locked", "a driver cannot be both locked and excluded")
             low = 0.0 if d.min_exposure is None else d.min_exposure
             high = 1.0 if d.max_exposure is None else d.max_exposure
             if low > high:
                 raise _invalid(f"{where}.max_exposure", f"must be at least min_exposure={low}")
-        starts = sorted(d.start_position for d in self.drivers)
+        starts = sorted(d.start_position or i for i, d in enumerate(self.drivers, start=1))
         if starts != list(range(1, len(self.drivers) + 1)):
             raise _invalid(
                 "drivers.start_position",
@@ -154,6 +189,9 @@ class DriverSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     salary: int
     projected_points: float
     position: int
+    site_player_id: Annotated[
+        str | None, Meta(description="the site's player ID, the one the upload file carries (null: unknown)")
+    ] = None
 
 
 class Lineup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -190,14 +228,23 @@ class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
 
 
 class OptimizeResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A completed run: the best lineup first, all lineups, and what produced them."""
+    """A completed run: the best lineup's drivers with its totals (the shape the API's first clients
+    read), every lineup with the distribution of its points, and what produced them."""
 
     run_id: str
     status: RunStatus
-    lineup: Lineup
-    lineups: list[Lineup]
+    lineup: Annotated[list[DriverSelection], Meta(description="the best lineup's drivers, in slot order")]
     total_projected_points: Annotated[float, Meta(description="of the best lineup")]
     total_salary: Annotated[int, Meta(description="of the best lineup")]
+    lineups: Annotated[list[Lineup], Meta(description="every lineup, the best first, with its statistics")]
+    salary_constrained: Annotated[
+        bool, Meta(description="false when the slate had no salaries: lineups were chosen without a cap")
+    ]
+    upload_ids: Annotated[
+        Literal["site", "axiom"],
+        Meta(description="lineups.csv carries the site's player IDs, or Axiom's driver_ids where unknown"),
+    ]
+    notes: Annotated[list[str], Meta(description="what a user should know about this result")]
     site: SiteName
     objective: Objective
     target_score: Annotated[float, Meta(description="the score p_beat_target counts against")]

@@ -8,17 +8,34 @@ from typing import TextIO
 
 from core import ConstraintSpec, Driver, LapsLed, LineupSettings, OptimizationResult, get_track
 from core.calibration import backtest_scores
-from core.sitefiles import SitePlayer, write_upload
+from core.sitefiles import PathLike, SitePlayer, write_upload
 
 from .contracts import DriverSelection, Lineup, OptimizeRequest, OptimizeResponse, ScenarioDiagnostics
 
+NO_SALARIES = "no driver has a salary: lineups were chosen without a salary constraint"
+AXIOM_IDS = (
+    "lineups.csv carries Axiom's driver_ids, not the site's player IDs (give each driver its "
+    "site_player_id for a file the site accepts)"
+)
+
 
 def to_spec(request: OptimizeRequest) -> ConstraintSpec:
-    """The run's ConstraintSpec. Raises InvalidInput naming the field."""
+    """The run's ConstraintSpec. Raises InvalidInput naming the field.
+
+    A driver's name defaults to its driver_id and its start to the order the drivers were given
+    in; without salaries every driver costs 0, so the salary cap never binds."""
     config = request.scenario_config
     drivers = [
-        Driver(d.driver_id, d.name, d.salary, d.start_position, d.skill, d.aggression, d.shadow_risk)
-        for d in request.drivers
+        Driver(
+            driver_id=d.driver_id,
+            name=d.driver_id if d.name is None else d.name,
+            salary=0 if d.salary is None else d.salary,
+            start_position=order if d.start_position is None else d.start_position,
+            skill=d.skill,
+            aggression=d.aggression,
+            shadow_risk=d.shadow_risk,
+        )
+        for order, d in enumerate(request.drivers, start=1)
     ]
     conditions = {
         d.driver_id: LapsLed(min_laps_led=d.min_laps_led, max_laps_led=d.max_laps_led)
@@ -48,9 +65,24 @@ def to_spec(request: OptimizeRequest) -> ConstraintSpec:
     )
 
 
-def to_response(run_id: str, result: OptimizationResult) -> OptimizeResponse:
+def response_for(run_id: str, request: OptimizeRequest, result: OptimizationResult) -> OptimizeResponse:
+    """The response of a run the service computed for `request`."""
+    site_ids = {d.driver_id: d.site_player_id for d in request.drivers if d.site_player_id is not None}
+    salaries = request.drivers[0].salary is not None  # the contract has every driver's or none
+    return to_response(run_id, result, site_ids, salary_constrained=salaries)
+
+
+def to_response(
+    run_id: str,
+    result: OptimizationResult,
+    site_ids: Mapping[str, str] | None = None,
+    *,
+    salary_constrained: bool = True,
+) -> OptimizeResponse:
     """The response of a completed run. Within a lineup, drivers are in slot order: salary
-    descending, then driver_id; `position` is that slot (1-based), the order of the upload file."""
+    descending, then driver_id; `position` is that slot (1-based), the order of the upload file.
+    `site_ids` maps driver_id to the site's player ID where it is known."""
+    site_ids = site_ids or {}
     spec = result.spec
     assert spec.lineups is not None
     mean_points = result.scenarios.points.mean(axis=0, dtype="float64")
@@ -67,6 +99,7 @@ def to_response(run_id: str, result: OptimizationResult) -> OptimizeResponse:
                         salary=drivers[i].salary,
                         projected_points=float(mean_points[i]),
                         position=slot,
+                        site_player_id=site_ids.get(drivers[i].driver_id),
                     )
                     for slot, i in enumerate(slots, start=1)
                 ],
@@ -92,13 +125,23 @@ def to_response(run_id: str, result: OptimizationResult) -> OptimizeResponse:
         calibration_metrics=backtest_scores(spec.scenarios.params_version, spec.track.archetype),
     )
     best = lineups[0]
+    chosen = {d.driver_id for lineup in lineups for d in lineup.drivers}
+    upload_ids = "site" if chosen <= set(site_ids) else "axiom"
+    notes = [
+        note
+        for note, applies in ((NO_SALARIES, not salary_constrained), (AXIOM_IDS, upload_ids == "axiom"))
+        if applies
+    ]
     return OptimizeResponse(
         run_id=run_id,
         status="completed",
-        lineup=best,
-        lineups=lineups,
+        lineup=best.drivers,
         total_projected_points=best.total_projected_points,
         total_salary=best.total_salary,
+        lineups=lineups,
+        salary_constrained=salary_constrained,
+        upload_ids=upload_ids,
+        notes=notes,
         site=spec.site.site,  # type: ignore[arg-type]
         objective=spec.lineups.objective,
         target_score=result.portfolio.target,
@@ -108,34 +151,30 @@ def to_response(run_id: str, result: OptimizationResult) -> OptimizeResponse:
     )
 
 
-def upload_rows(
-    response: OptimizeResponse, players: Mapping[str, SitePlayer] | None = None
-) -> list[list[SitePlayer]]:
-    """Each lineup's drivers as site players, in slot order (`DriverSelection.position`).
-
-    Args:
-        response: a completed run.
-        players: the site's players by driver name (from `core.sitefiles.match_players`); None
-            writes Axiom's driver ids where the site's player IDs would go.
-    """
+def upload_rows(response: OptimizeResponse) -> list[list[SitePlayer]]:
+    """Each lineup's drivers as site players, in slot order (`DriverSelection.position`), with the
+    site's player ID where the run knows it and Axiom's driver_id where it does not."""
 
     def player(d: DriverSelection) -> SitePlayer:
-        if players is not None:
-            return players[d.name]
-        return SitePlayer(site=response.site, site_id=d.driver_id, name=d.name, salary=d.salary)
+        site_id = d.driver_id if d.site_player_id is None else d.site_player_id
+        return SitePlayer(site=response.site, site_id=site_id, name=d.name, salary=d.salary)
 
     return [[player(d) for d in sorted(lineup.drivers, key=_slot)] for lineup in response.lineups]
 
 
-def write_lineups_csv(
-    target: str | TextIO, response: OptimizeResponse, players: Mapping[str, SitePlayer] | None = None
-) -> None:
+def has_site_ids(response: OptimizeResponse) -> bool:
+    """Whether every driver in the run's lineups carries the site's player ID (else the upload
+    file holds Axiom's driver ids, which the site will not accept)."""
+    return response.upload_ids == "site"
+
+
+def write_lineups_csv(target: PathLike | TextIO, response: OptimizeResponse) -> None:
     """Write the site's upload CSV of a run's lineups (a path, or an open text file)."""
-    write_upload(target, response.site, upload_rows(response, players))
+    write_upload(target, response.site, upload_rows(response))
 
 
 def _slot(selection: DriverSelection) -> int:
     return selection.position
 
 
-__all__ = ["to_response", "to_spec", "upload_rows", "write_lineups_csv"]
+__all__ = ["has_site_ids", "response_for", "to_response", "to_spec", "upload_rows", "write_lineups_csv"]

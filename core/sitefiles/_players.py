@@ -67,15 +67,24 @@ def match_players(players: Sequence[SitePlayer], names: Sequence[str]) -> dict[s
 
     if unmatched:
         display = {key: group[0].name for key, group in by_key.items()}
-        described = []
-        for name in unmatched:
-            close = difflib.get_close_matches(normalise_name(name), list(display), n=3, cutoff=0.6)
-            hint = ", ".join(repr(display[key]) for key in close) if close else "none"
-            described.append(f"{name!r} (closest: {hint})")
-        raise InvalidInput(
-            "drivers", f"{len(unmatched)} name(s) not in the site player list: {'; '.join(described)}"
-        )
+        raise InvalidInput("drivers", unknown_names(unmatched, display, "the site player list"))
     return matched
+
+
+def unknown_names(names: Sequence[str], display: Mapping[str, str], where: str) -> str:
+    """The message for names not found in `where`: each with the closest known names.
+
+    Args:
+        names: the names not found, as given.
+        display: every known name, by its normalised key.
+        where: what was searched, for the message ("the site player list").
+    """
+    described = []
+    for name in names:
+        close = difflib.get_close_matches(normalise_name(name), list(display), n=3, cutoff=0.6)
+        hint = ", ".join(repr(display[key]) for key in close) if close else "none"
+        described.append(f"{name!r} (closest: {hint})")
+    return f"{len(names)} name(s) not in {where}: {'; '.join(described)}"
 
 
 DK_REQUIRED = ("Name", "ID", "Salary")
@@ -134,12 +143,41 @@ def read_fanduel_players(path: PathLike) -> list[SitePlayer]:
     return _checked(path, players, "Id")
 
 
+def player_list_site(path: PathLike) -> SiteName | None:
+    """Which site's player list a file is, by its header row (a DraftKings entries file holds
+    DraftKings' player table, a FanDuel entries template FanDuel's); None for neither."""
+    lines = read_csv(path)
+    if find_header(lines, FD_REQUIRED) is not None:
+        return "fanduel"
+    if find_header(lines, DK_REQUIRED) is not None:
+        return "draftkings"
+    return None
+
+
+def read_site_players(path: PathLike, site: SiteName) -> list[SitePlayer]:
+    """The players of `site`'s player list (see read_draftkings_salaries, read_fanduel_players).
+
+    Raises:
+        InvalidInput: field "site" when the file is the other site's player list, else as the
+            site's reader.
+    """
+    found = player_list_site(path)
+    if found is not None and found != site:
+        raise InvalidInput(
+            "site", f"{path} looks like a {SITE_NAMES[found]} player list, not a {SITE_NAMES[site]} one"
+        )
+    return read_draftkings_salaries(path) if site == "draftkings" else read_fanduel_players(path)
+
+
+SITE_NAMES: Mapping[SiteName, str] = {"draftkings": "DraftKings", "fanduel": "FanDuel"}
+
+
 def _player_rows(path: PathLike, required: Sequence[str]) -> Iterator[PlayerRow]:
     """The rows of a player list below its header row (the first row holding every required
     column, wherever it starts), skipping rows blank in those columns: the lineup-builder
     export's empty upload grid and blank lines below the table."""
     lines = read_csv(path)
-    found = _find_header(lines, required)
+    found = find_header(lines, required)
     if found is None:
         raise _missing_columns(path, lines, required)
     header_at, columns = found
@@ -212,7 +250,7 @@ def read_csv(path: PathLike) -> list[tuple[int, list[str]]]:
     return lines
 
 
-def _find_header(
+def find_header(
     lines: Sequence[tuple[int, list[str]]], required: Sequence[str]
 ) -> tuple[int, dict[str, int]] | None:
     """The position of the first row holding every required column, and its column indices."""

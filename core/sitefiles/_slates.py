@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import InvalidInput
 from ..names import normalise_name
 from ..slate import Driver, Slate, get_track
-from ._players import PathLike, SitePlayer, read_draftkings_salaries, read_fanduel_players
+from ._players import PathLike, SitePlayer, player_list_site, read_csv, read_site_players
 
 SLATE_COLUMNS = (
     "driver_id",
@@ -23,25 +22,47 @@ SLATE_COLUMNS = (
 
 
 def read_drivers_csv(path: PathLike) -> tuple[Driver, ...]:
-    """Read a slate file with the columns of SLATE_COLUMNS (the format of data/samples/)."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in SLATE_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise InvalidInput("slate", f"{path}: missing columns {missing}")
-        return tuple(_driver_from_row(row, line) for line, row in enumerate(reader, start=2))
+    """Read a slate file with the columns of SLATE_COLUMNS (the format of data/samples/).
+
+    Raises:
+        InvalidInput: field "slate" for a missing column; "line N.column" for a row without that
+            cell (a short row), an empty driver_id or name, or a cell that is not a number.
+    """
+    lines = [(line, cells) for line, cells in read_csv(path) if any(cell.strip() for cell in cells)]
+    header = [cell.strip() for cell in lines[0][1]]
+    missing = [c for c in SLATE_COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput("slate", f"{path}: missing columns {missing}")
+    columns = {name: header.index(name) for name in SLATE_COLUMNS}
+    return tuple(_driver_from_row(path, line, cells, columns) for line, cells in lines[1:])
 
 
-def _driver_from_row(row: Mapping[str, str], line: int) -> Driver:
+def _driver_from_row(path: PathLike, line: int, cells: Sequence[str], columns: Mapping[str, int]) -> Driver:
+    def cell(name: str) -> str:
+        index = columns[name]
+        if index >= len(cells):
+            raise InvalidInput(
+                f"line {line}.{name}",
+                f"{path}: the row has {len(cells)} cells, so no {name} (column {index + 1})",
+            )
+        return cells[index].strip()
+
+    def text(name: str) -> str:
+        value = cell(name)
+        if not value:
+            raise InvalidInput(f"line {line}.{name}", f"{path}: empty")
+        return value
+
     def number(name: str, kind: type[int] | type[float]) -> int | float:
+        raw = cell(name)
         try:
-            return kind(row[name])
+            return kind(raw)
         except ValueError:
-            raise InvalidInput(f"line {line}.{name}", f"not a number: {row[name]!r}") from None
+            raise InvalidInput(f"line {line}.{name}", f"{path}: not a number: {raw!r}") from None
 
     return Driver(
-        driver_id=row["driver_id"].strip(),
-        name=row["name"].strip(),
+        driver_id=text("driver_id"),
+        name=text("name"),
         salary=int(number("salary", int)),
         start_position=int(number("start_position", int)),
         skill=float(number("skill", float)),
@@ -60,8 +81,8 @@ def load_slate(path: PathLike, track_id: str, slate_id: str | None = None) -> Sl
 
 def is_site_player_list(path: PathLike) -> bool:
     """Whether a slate file is a site's player list rather than a drivers file (no `skill` column)."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        return "skill" not in next(csv.reader(handle), [])
+    first = next(cells for _, cells in read_csv(path) if any(cell.strip() for cell in cells))
+    return "skill" not in [cell.strip() for cell in first]
 
 
 NEUTRAL_INPUT = 0.5  # skill, aggression and shadow_risk of a driver known only by name and salary
@@ -101,7 +122,4 @@ def drivers_from_players(
 
 def read_site_drivers(path: PathLike) -> tuple[Driver, ...]:
     """Drivers from a DraftKings or FanDuel player list, whichever the file is."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        text = handle.read(65_536)
-    players = read_fanduel_players(path) if "First Name" in text else read_draftkings_salaries(path)
-    return drivers_from_players(players)
+    return drivers_from_players(read_site_players(path, player_list_site(path) or "draftkings"))

@@ -25,9 +25,10 @@ def write_draftkings_upload(path_or_file: PathLike | TextIO, lineups: Sequence[S
     Raises:
         InvalidInput: a lineup without exactly 6 distinct DraftKings players (nothing is written).
     """
-    _check_lineups(lineups, "draftkings", DRAFTKINGS.roster_size)
-    rows = [[f"{p.name} ({p.site_id})" for p in lineup] for lineup in lineups]
-    _write_upload(path_or_file, DRAFTKINGS.roster_size, rows)
+    check_lineups(lineups, "draftkings", DRAFTKINGS.roster_size)
+    _write_upload(
+        path_or_file, DRAFTKINGS.roster_size, [[upload_cell(p) for p in lineup] for lineup in lineups]
+    )
 
 
 def write_fanduel_upload(path_or_file: PathLike | TextIO, lineups: Sequence[Sequence[SitePlayer]]) -> None:
@@ -36,8 +37,8 @@ def write_fanduel_upload(path_or_file: PathLike | TextIO, lineups: Sequence[Sequ
     Raises:
         InvalidInput: a lineup without exactly 5 distinct FanDuel players (nothing is written).
     """
-    _check_lineups(lineups, "fanduel", FANDUEL.roster_size)
-    _write_upload(path_or_file, FANDUEL.roster_size, [[p.site_id for p in lineup] for lineup in lineups])
+    check_lineups(lineups, "fanduel", FANDUEL.roster_size)
+    _write_upload(path_or_file, FANDUEL.roster_size, [[upload_cell(p) for p in lineup] for lineup in lineups])
 
 
 def write_upload(
@@ -66,7 +67,12 @@ def read_fanduel_upload(path: PathLike) -> list[list[str]]:
     return [cells for _, cells in _read_upload(path, FANDUEL.roster_size)]
 
 
-def _check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size: int) -> None:
+def upload_cell(player: SitePlayer) -> str:
+    """A player as an upload file's cell: DraftKings `Name (ID)`, FanDuel the bare Id."""
+    return f"{player.name} ({player.site_id})" if player.site == "draftkings" else player.site_id
+
+
+def check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size: int) -> None:
     for i, lineup in enumerate(lineups):
         if len(lineup) != size:
             raise InvalidInput(f"lineups[{i}]", f"must hold exactly {size} drivers, got {len(lineup)}")
@@ -80,14 +86,14 @@ def _check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size
 
 
 def _write_upload(path_or_file: PathLike | TextIO, size: int, rows: Sequence[Sequence[str]]) -> None:
-    with _text_output(path_or_file) as handle:
+    with text_output(path_or_file) as handle:
         writer = csv.writer(handle)
         writer.writerow([UPLOAD_SLOT] * size)
         writer.writerows(rows)
 
 
 @contextmanager
-def _text_output(path_or_file: PathLike | TextIO) -> Iterator[TextIO]:
+def text_output(path_or_file: PathLike | TextIO) -> Iterator[TextIO]:
     """A path is opened (and closed) here; a file object is written to and left open."""
     if isinstance(path_or_file, str | os.PathLike):
         with Path(path_or_file).open("w", newline="", encoding="utf-8") as handle:

@@ -11,28 +11,15 @@ from typing import Any
 
 import msgspec
 
-from core import (
-    ConstraintSpec,
-    InvalidInput,
-    LineupSettings,
-    load_slate,
-    run_optimization,
-    run_simulation,
-    sample_slate_path,
-)
+from core import ConstraintSpec, InvalidInput, run_optimization, run_simulation, sample_slate_path
 from core.calibration import RatingSettings, fit_ratings, load_params, params_content, write_params
 from core.calibration import backtest as run_backtest
 from core.history import load_history, shared_logs_path, shared_results_path
-from core.sitefiles import (
-    SitePlayer,
-    is_site_player_list,
-    match_players,
-    read_draftkings_salaries,
-    read_fanduel_players,
-)
+from core.sitefiles import SITE_NAMES, EntriesFile, is_site_player_list, read_entries, write_entries
 
 from ..contracts import ENCODER
-from ..mapping import to_response, write_lineups_csv
+from ..mapping import has_site_ids, to_response, upload_rows, write_lineups_csv
+from .inputs import RaceWeek, lineup_settings, read_race_week, rookies, site_players
 from .plots import plot_backtest
 from .render import (
     console,
@@ -41,7 +28,9 @@ from .render import (
     print_backtest,
     print_diagnostics,
     print_drivers,
+    print_exposures,
     print_lineups,
+    print_race_week,
     progress_bar,
     simulation_report,
 )
@@ -53,32 +42,35 @@ def demo(args: argparse.Namespace) -> int:
     path = sample_slate_path()
     console.print(f"[bold]Axiom demo[/]: DraftKings Cup slate, Bristol 2026 ({path.name})")
     common = {"slate": path, "track": "bristol", "n_scenarios": args.n_scenarios, "seed": args.seed,
-              "site": "draftkings", "json": None, "calibration": True}  # fmt: skip
+              "site": "draftkings", "starts": None, "json": None, "calibration": True}  # fmt: skip
     simulate(argparse.Namespace(**common, race_length=None))
     console.print("\n[bold]Tournament lineups[/] (upside objective, at most 4 drivers shared)")
     return optimize(
         argparse.Namespace(
             **common, n_lineups=10, objective="upside", max_overlap=4, lock=[], exclude=[],
-            salary_floor=0, target=None, salaries=None, out=args.out,
+            min_exposure=[], max_exposure=[], salary_floor=0, target=None, salaries=None, entries=None,
+            out=args.out,
         )
     )  # fmt: skip
 
 
-def _compile(args: argparse.Namespace, **options: Any) -> ConstraintSpec:
-    """The spec of the slate, site, scenarios and ratings the command was given."""
-    slate = load_slate(args.slate, args.track)
-    return ConstraintSpec.compile(
-        slate.drivers,
-        slate.track,
-        site=args.site,
+def _compile(args: argparse.Namespace, week: RaceWeek, **options: Any) -> ConstraintSpec:
+    """The spec of the slate, site, scenarios and ratings the command was given, after printing
+    what the run assumes (the site it found, a guessed grid, drivers rated as rookies)."""
+    spec = ConstraintSpec.compile(
+        week.slate.drivers,
+        week.slate.track,
+        site=week.site,
         n_scenarios=args.n_scenarios,
         calibration_enabled=args.calibration,
         **options,
     )
+    print_race_week(week, spec, rookies(spec))
+    return spec
 
 
 def simulate(args: argparse.Namespace) -> int:
-    spec = _compile(args, race_length=args.race_length)
+    spec = _compile(args, read_race_week(args), race_length=args.race_length)
     started = time.perf_counter()
     with progress_bar("simulating", spec.scenarios.n_scenarios) as advance:
         result = run_simulation(spec, seed=args.seed, progress=advance)
@@ -94,47 +86,65 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def optimize(args: argparse.Namespace) -> int:
-    settings = LineupSettings(
-        objective=args.objective,
-        n_lineups=args.n_lineups,
-        salary_floor=args.salary_floor,
-        locks=tuple(args.lock),
-        excludes=tuple(args.exclude),
-        max_overlap=args.max_overlap,
-        target=args.target,
-    )
-    spec = _compile(args, lineups=settings)
+    if args.entries is not None and args.out is None:
+        raise InvalidInput("out", "--entries needs --out FILE, where the filled entries file is written")
+    week = read_race_week(args)
+    entries = None if args.entries is None else read_entries(args.entries, week.site)
+    n_lineups = args.n_lineups or (1 if entries is None else len(entries.entries))
+    if entries is not None and n_lineups > len(entries.entries):
+        raise InvalidInput(
+            "n_lineups",
+            f"{args.entries} holds {len(entries.entries)} entries, fewer than the {n_lineups} lineups "
+            f"asked for: ask for at most {len(entries.entries)} (or reserve more entries and download "
+            "the file again)",
+        )
+    spec = _compile(args, week, lineups=lineup_settings(args, week.slate.drivers, n_lineups))
     salaries = args.salaries
     if salaries is None and is_site_player_list(args.slate):
         salaries = args.slate  # a player list's ids are the upload ids
-    players = site_players(salaries, args.site, [d.name for d in spec.drivers])
+    players = site_players(salaries, week.site, [d.name for d in spec.drivers], entries)
+    if entries is not None and players is None:
+        raise InvalidInput(
+            "entries",
+            f"{args.entries} has no player table, so no player IDs: give the slate's --salaries file",
+        )
     started = time.perf_counter()
     with phased_progress(spec) as advance:
         result = run_optimization(spec, seed=args.seed, progress=advance)
     elapsed = time.perf_counter() - started
     print_lineups(result)
+    if len(result.portfolio.lineups) > 1:
+        print_exposures(result)
     console.print(f"{len(result.portfolio.lineups)} lineups in {elapsed:.2f} s (scenarios and solve)")
-    response = to_response(LOCAL_RUN_ID, result)
-    if args.out is not None:
-        if players is None:
+    site_ids = None if players is None else {d.driver_id: players[d.name].site_id for d in spec.drivers}
+    response = to_response(LOCAL_RUN_ID, result, site_ids)
+    if entries is not None:
+        write_entries(args.out, entries, upload_rows(response))
+        console.print(_filled(args.out, entries, len(response.lineups)))
+    elif args.out is not None:
+        if not has_site_ids(response):
             errors.print(
                 "[yellow]note:[/] no --salaries file, so the upload CSV carries Axiom driver ids, "
                 "not the site's player IDs"
             )
-        write_lineups_csv(args.out, response, players)
-        console.print(f"wrote {args.out} ({args.site} upload format)")
+        write_lineups_csv(args.out, response)
+        console.print(f"wrote {args.out} ({week.site} upload format)")
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(ENCODER.encode(response)) + b"\n")
         console.print(f"wrote {args.json} (the API's result shape)")
     return 0
 
 
-def site_players(path: Path | None, site: str, names: list[str]) -> dict[str, SitePlayer] | None:
-    """The site's players by slate driver name, from its player list (None: no list given)."""
-    if path is None:
-        return None
-    players = read_draftkings_salaries(path) if site == "draftkings" else read_fanduel_players(path)
-    return match_players(players, names)
+def _filled(path: Path, entries: EntriesFile, n_lineups: int) -> str:
+    filled = entries.entries[:n_lineups]
+    replaced = sum(not entry.is_reserved for entry in filled)
+    line = f"wrote {path}: {n_lineups} of {len(entries.entries)} {SITE_NAMES[entries.site]} entries filled"
+    if replaced:
+        line += f" ({replaced} had a lineup, now replaced)"
+    left = len(entries.entries) - n_lineups
+    if left:
+        line += f"; the other {left} are left out of the file and keep what they have on the site"
+    return line + "; upload it on the site's edit entries page"
 
 
 def backtest(args: argparse.Namespace) -> int:

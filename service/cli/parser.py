@@ -1,54 +1,91 @@
-"""The `axiom` command's arguments: one subparser per command, each with its handler."""
+"""The `axiom` command's arguments: one subparser per command, each with its handler, a help line
+per option with its default, and a worked example."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from core.opt import Objective
 from core.slate import SiteName
 
 from . import commands as handlers
+from .inputs import exposure
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the examples' line breaks; adds "(default: X)" where an option has a real default
+    (options whose default is None, empty or off say what happens in their own help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == []
+        if action.required or unset or action.default == argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
+EXAMPLES = {
+    "demo": "axiom demo --n-scenarios 5000 --out lineups.csv",
+    "simulate": (
+        "axiom simulate --slate DKSalaries.csv --starts qualifying.csv --track bristol --seed 7 \\\n"
+        "               --n-scenarios 10000 --json bristol.json"
+    ),
+    "optimize": (
+        "axiom optimize --slate DKSalaries.csv --starts qualifying.csv --track bristol --seed 7 \\\n"
+        "               --objective upside --max-overlap 4 --max-exposure 0.6 --lock 'Kyle Larson' \\\n"
+        "               --entries DKEntries.csv --out filled.csv"
+    ),
+    "backtest": "axiom backtest --seasons 2022-2024 --n-scenarios 1000 --seed 0 --json bt.json --plot bt.png",
+    "serve": "axiom serve --host 127.0.0.1 --port 8000",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="axiom", description="NASCAR DFS scenarios and lineups.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="simulate the shipped DraftKings Bristol 2026 slate")
-    demo.add_argument("--n-scenarios", type=int, default=20_000)
-    demo.add_argument("--seed", type=int, default=2026)
-    demo.add_argument("--out", type=Path, default=None, help="write the lineups' upload CSV here")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"example:\n  {EXAMPLES[name]}",
+            formatter_class=HelpFormatter,
+        )
+
+    demo = command("demo", "simulate the shipped DraftKings Bristol 2026 slate, then build 10 lineups")
+    demo.add_argument(
+        "--n-scenarios", type=int, default=20_000, metavar="N", help="race scenarios to simulate"
+    )
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (the same seed, the same output)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the lineups' upload CSV here (default: none)",
+    )
     demo.set_defaults(handler=handlers.demo)
 
-    simulate = commands.add_parser("simulate", help="simulate a slate and summarise each driver")
+    simulate = command("simulate", "simulate a slate and summarise each driver")
     _slate_arguments(simulate)
-    simulate.add_argument("--race-length", type=int, default=None, help="laps (default: the track's)")
-    simulate.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    simulate.add_argument(
+        "--race-length", type=int, default=None, metavar="LAPS", help="laps (default: the track's)"
+    )
+    simulate.add_argument(
+        "--json", type=Path, default=None, help="also write the results as JSON (default: none)"
+    )
     simulate.set_defaults(handler=handlers.simulate)
 
-    optimize = commands.add_parser("optimize", help="simulate a slate, then build lineups against it")
+    optimize = command("optimize", "simulate a slate, then build lineups against it")
     _slate_arguments(optimize)
-    optimize.add_argument("--n-lineups", type=int, default=1)
-    optimize.add_argument("--objective", choices=get_args(Objective), default="mean")
-    optimize.add_argument("--max-overlap", type=int, default=None, help="most drivers two lineups share")
-    optimize.add_argument("--lock", nargs="+", default=[], metavar="ID", help="driver ids in every lineup")
-    optimize.add_argument("--exclude", nargs="+", default=[], metavar="ID", help="driver ids in none")
-    optimize.add_argument("--salary-floor", type=int, default=0)
-    optimize.add_argument("--target", type=float, default=None, help="score to beat (default: p99 of best)")
-    optimize.add_argument(
-        "--salaries", type=Path, default=None,
-        help="the site's player list (DKSalaries.csv or FanDuel players) for the upload IDs",
-    )  # fmt: skip
-    optimize.add_argument("--out", type=Path, default=None, help="write the site's upload CSV here")
-    optimize.add_argument(
-        "--json", type=Path, default=None, help="also write the result as JSON (the API's result shape)"
-    )
+    _lineup_arguments(optimize)
     optimize.set_defaults(handler=handlers.optimize)
 
-    backtest = commands.add_parser(
-        "backtest", help="forecast past races from the races before each one and score the forecasts"
+    backtest = command(
+        "backtest", "forecast past races from the races before each one and score the forecasts"
     )
     backtest.add_argument(
         "--results",
@@ -56,54 +93,126 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="season results CSV (default: ../shared/data's, if present)",
     )
-    backtest.add_argument("--logs", type=Path, default=None, help="loop-data race logs CSV (fastest laps)")
     backtest.add_argument(
-        "--seasons", type=handlers.seasons, default=(2022, 2024), help="one season (2025) or a range"
+        "--logs", type=Path, default=None,
+        help="loop-data race logs CSV, for fastest laps (default: ../shared/data's without --results)",
+    )  # fmt: skip
+    backtest.add_argument(
+        "--seasons",
+        type=handlers.seasons,
+        default=(2022, 2024),
+        help="one season (2025) or a range (2022-2024)",
     )
-    backtest.add_argument("--n-scenarios", type=int, default=2_000)
-    backtest.add_argument("--seed", type=int, default=0)
-    backtest.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
-    backtest.add_argument("--plot", type=Path, default=None, help="write the PIT / reliability figure (PNG)")
+    backtest.add_argument("--n-scenarios", type=int, default=2_000, help="scenarios per race")
+    backtest.add_argument("--seed", type=int, default=0, help="random seed")
+    backtest.add_argument("--json", type=Path, default=None, help="write the scores as JSON (default: none)")
     backtest.add_argument(
-        "--write-params",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="also fit on every race in the file and write the versioned parameters with these scores",
+        "--plot", type=Path, default=None, help="write the PIT / reliability figure, PNG (default: none)"
     )
     backtest.add_argument(
-        "--set",
-        dest="overrides",
-        type=handlers.setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
+        "--write-params", type=Path, default=None, metavar="DIR",
+        help="also fit on every race in the file and write the versioned parameters with these scores "
+        "(default: none)",
+    )  # fmt: skip
+    backtest.add_argument(
+        "--set", dest="overrides", type=handlers.setting, action="append", default=[], metavar="NAME=VALUE",
         help="change one rating setting for this run (repeatable), for example half_life_seasons=0.6; "
-        "the fields of core.calibration.RatingSettings",
-    )
+        "the fields of core.calibration.RatingSettings (default: none changed)",
+    )  # fmt: skip
     backtest.set_defaults(handler=handlers.backtest)
 
-    serve = commands.add_parser("serve", help="run the REST service (settings from AXIOM_* variables)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = command("serve", "run the REST service (settings from AXIOM_* variables)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.set_defaults(handler=handlers.serve)
     return parser
 
 
 def _slate_arguments(command: argparse.ArgumentParser) -> None:
-    """What simulate and optimize share: the slate, the race, the scenarios and the ratings."""
+    """What simulate and optimize share: the slate, the grid, the race, the scenarios and the ratings."""
     command.add_argument(
-        "--slate", type=Path, required=True,
-        help="drivers CSV (see data/samples/) or the site's player list (DKSalaries.csv, FanDuel)",
+        "--slate", type=Path, required=True, metavar="FILE",
+        help="a drivers CSV (the columns of data/samples/), a DraftKings DKSalaries.csv (or DKEntries.csv) "
+        "or a FanDuel player list, as downloaded",
     )  # fmt: skip
     command.add_argument("--track", required=True, help="track id from data/tracks.csv, e.g. bristol")
-    command.add_argument("--n-scenarios", type=int, default=10_000)
-    command.add_argument("--seed", type=int, required=True)
-    command.add_argument("--site", choices=get_args(SiteName), default="draftkings")
     command.add_argument(
-        "--calibration",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="drivers without ratings get fitted ratings from history (data/params); --no-calibration "
-        "uses the slate's skill/aggression/shadow_risk",
+        "--starts", type=Path, default=None, metavar="FILE",
+        help="the starting grid: a CSV of driver (name or ID) and start position, header optional "
+        "(default: a drivers CSV's start_position; a site player list lines up by salary until qualifying)",
+    )  # fmt: skip
+    command.add_argument(
+        "--n-scenarios", type=int, default=10_000, metavar="N", help="race scenarios to simulate"
     )
+    command.add_argument(
+        "--seed", type=int, required=True, help="random seed (the same seed, the same output)"
+    )
+    command.add_argument(
+        "--site", choices=get_args(SiteName), default=None,
+        help="the site whose scoring and roster rules apply (default: the site of the slate, --salaries or "
+        "--entries file when one is a site's file, else draftkings)",
+    )  # fmt: skip
+    command.add_argument(
+        "--calibration", action=argparse.BooleanOptionalAction, default=True,
+        help="rate drivers from history (data/params; a name history has never seen is rated as a rookie); "
+        "--no-calibration uses the slate's skill/aggression/shadow_risk",
+    )  # fmt: skip
+
+
+def _lineup_arguments(optimize: argparse.ArgumentParser) -> None:
+    """optimize's own options: the portfolio, its rules and where it goes."""
+    optimize.add_argument(
+        "--n-lineups", type=int, default=None, metavar="N",
+        help="lineups to build (default: one per entry with --entries, else 1)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--objective", choices=get_args(Objective), default="mean",
+        help="mean points, upside (chance of reaching --target) or floor (mean of the worst 20%%)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--max-overlap",
+        type=int,
+        default=None,
+        metavar="K",
+        help="most drivers two lineups share (default: no limit)",
+    )
+    driver: dict[str, Any] = {"nargs": "+", "action": "extend", "default": [], "metavar": "DRIVER"}
+    optimize.add_argument("--lock", **driver, help="drivers (name or ID) in every lineup (default: none)")
+    optimize.add_argument("--exclude", **driver, help="drivers (name or ID) in no lineup (default: none)")
+    share: dict[str, Any] = {"type": exposure, "action": "append", "default": []}
+    optimize.add_argument(
+        "--min-exposure", **share, metavar="DRIVER=SHARE",
+        help="least share of the lineups holding a driver (name or ID), e.g. 'Kyle Larson=0.3' or "
+        "'Kyle Larson=30%%'; repeatable (default: none)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--max-exposure", **share, metavar="[DRIVER=]SHARE",
+        help="most share of the lineups holding a driver; DRIVER=SHARE caps one driver, a bare SHARE every "
+        "driver without a lock, minimum or cap of its own; repeatable (default: no cap)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--salary-floor", type=int, default=0, metavar="USD", help="least salary a lineup spends"
+    )
+    optimize.add_argument(
+        "--target", type=float, default=None, metavar="PTS",
+        help="score to beat (default: the 99th percentile of the mean-optimal lineup)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--salaries", type=Path, default=None, metavar="FILE",
+        help="the site's player list (DKSalaries.csv or FanDuel players) for the upload's player IDs "
+        "(default: the slate when it is one, else the --entries file's player table)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--entries", type=Path, default=None, metavar="FILE",
+        help="the site's entries file (DKEntries.csv, FanDuel's entries template): the lineups fill its "
+        "entries in order and --out gets the file to upload; more lineups than entries is refused, fewer "
+        "fill the first ones (default: none)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--out", type=Path, default=None, metavar="FILE",
+        help="write the site's upload CSV here, or the filled entries file with --entries (default: none)",
+    )  # fmt: skip
+    optimize.add_argument(
+        "--json", type=Path, default=None, metavar="FILE",
+        help="also write the result as JSON, the API's result shape (default: none)",
+    )  # fmt: skip

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +18,9 @@ from core import ConstraintSpec, OptimizationResult, SimulationResult
 from core.calibration import SCORE_KEYS
 from core.names import surname
 from core.sim import driver_summaries, race_statistics
+from core.sitefiles import SITE_NAMES
+
+from .inputs import RaceWeek, Rookie
 
 console = Console(stderr=False, width=None if sys.stdout.isatty() else 110)
 errors = Console(stderr=True)
@@ -101,6 +106,50 @@ def print_lineups(result: OptimizationResult) -> None:
             f"{lineup.p10:.1f}", f"{lineup.p50:.1f}", f"{lineup.p90:.1f}", f"{lineup.p99:.1f}",
             f"{lineup.p_beat_target:.2%}",
         )  # fmt: skip
+    console.print(table)
+
+
+def print_race_week(week: RaceWeek, spec: ConstraintSpec, rookies: Sequence[Rookie]) -> None:
+    """Notes on what the run assumed: the site it found, a guessed grid, drivers rated as rookies."""
+    notes = []
+    if week.site_shown_by is not None:
+        notes.append(f"site: {SITE_NAMES[week.site]} ({week.site_shown_by})")
+    if week.grid_guessed:
+        notes.append(
+            "grid: a guess until qualifying: without --starts the field lines up by salary, highest "
+            "first (place differential depends on it: give --starts FILE once the grid is set)"
+        )
+    if rookies:
+        strengths = sorted(d.ratings.strength for d in spec.drivers if d.ratings is not None)
+        listed = ", ".join(
+            f"{r.name} ({_ordinal(r.rank)} of {len(strengths)}{', ' + r.team if r.team else ''})"
+            for r in rookies
+        )
+        notes.append(
+            f"new to history: {len(rookies)} driver(s) rated as rookies, the parameter file's rookie prior "
+            f"at {spec.track.archetype} tracks in average equipment where the team is unknown (strength "
+            f"{rookies[0].strength:+.2f}; the field's median {statistics.median(strengths):+.2f}): {listed}"
+        )
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def print_exposures(result: OptimizationResult) -> None:
+    """Each driver's share of the portfolio's lineups, most used first."""
+    portfolio, drivers = result.portfolio, result.spec.drivers
+    n_lineups = len(portfolio.lineups)
+    counts = Counter(i for lineup in portfolio.lineups for i in lineup.drivers)
+    table = Table(title=f"exposure: each driver's share of the {n_lineups} lineups")
+    table.add_column("driver", no_wrap=True, min_width=18)
+    for header in ("salary", "lineups", "share"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for i, count in sorted(counts.items(), key=lambda item: (-item[1], -drivers[item[0]].salary, item[0])):
+        table.add_row(drivers[i].name, f"{drivers[i].salary:,}", str(count), f"{count / n_lineups:.0%}")
     console.print(table)
 
 

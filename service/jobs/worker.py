@@ -22,7 +22,7 @@ from core import AxiomError, Cancelled
 from core.run import run_optimization
 
 from ..contracts import ENCODER, REQUEST_DECODER
-from ..mapping import to_response, to_spec
+from ..mapping import response_for, to_spec
 from ..settings import enable_compilation_cache
 from .store import Claim, RunStore
 
@@ -77,7 +77,7 @@ def _compute(store: RunStore, claim: Claim, stopping: Callable[[], bool]) -> Non
         result = run_optimization(
             to_spec(request), seed=claim.seed, progress=progress, should_cancel=should_cancel
         )
-        response = to_response(claim.run_id, result)
+        response = response_for(claim.run_id, request, result)
         store.finish(claim, "completed", result=ENCODER.encode(response))
     except Cancelled as error:
         if store.cancel_requested(claim.run_id):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response, get
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
 _PAGE = """<!doctype html>
@@ -100,3 +100,24 @@ class OfflineDocsPlugin(OpenAPIRenderPlugin):
             .replace("__SCHEMA__", embedded)
         )
         return page.encode()
+
+
+# The API's first clients read the schema and the docs at these paths; /schema serves them too.
+ROOT_DOCS = OfflineDocsPlugin(path="/api/v1/docs", json_path="/openapi.json")
+
+
+@get("/openapi.json", include_in_schema=False, media_type="application/json", sync_to_thread=False)
+def openapi_json(request: Request) -> Response[bytes]:
+    """The OpenAPI document (the same as /schema/openapi.json)."""
+    return Response(ROOT_DOCS.render_json(request, _schema(request)), media_type="application/json")
+
+
+@get("/api/v1/docs", include_in_schema=False, media_type="text/html", sync_to_thread=False)
+def api_docs(request: Request) -> Response[bytes]:
+    """The offline docs page (the same as /schema)."""
+    return Response(ROOT_DOCS.render(request, _schema(request)), media_type="text/html")
+
+
+def _schema(request: Request) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return schema

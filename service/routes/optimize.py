@@ -8,9 +8,10 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import Body, Parameter
 
 from ..contracts import (
     RESPONSE_DECODER,
@@ -21,10 +22,12 @@ from ..contracts import (
     RunError,
 )
 from ..jobs import JobRegistry, StoredResult
-from ..mapping import write_lineups_csv
+from ..mapping import AXIOM_IDS, write_lineups_csv
 
 PREFIX = "/api/v1/optimize"
+UPLOAD_IDS = "X-Axiom-Upload-Ids"  # "site": the site's player IDs; "axiom": Axiom's driver_ids
 Registry = NamedDependency[JobRegistry]
+RequestBody = Annotated[OptimizeRequest, Body(media_type=RequestEncodingType.JSON)]
 RunId = Annotated[str, Parameter(max_length=64, description="the id POST returned")]
 
 
@@ -70,7 +73,7 @@ class OptimizeController(Controller):
             429: ResponseSpec(ErrorDetail, description="too many submissions; see Retry-After"),
         },
     )
-    async def submit(self, data: OptimizeRequest, registry: Registry) -> Response[OptimizationStatus]:
+    async def submit(self, data: RequestBody, registry: Registry) -> Response[OptimizationStatus]:
         status = await registry.submit(data)
         return Response(status, status_code=202, headers={"Location": f"{PREFIX}/{status.run_id}/status"})
 
@@ -107,7 +110,8 @@ class OptimizeController(Controller):
 
     @get(
         "/{run_id:str}/lineups.csv",
-        summary="The site's lineup-upload CSV (driver_id is written as the site's player ID)",
+        summary="The site's lineup-upload CSV, with each driver's site_player_id (else its driver_id, "
+        "and the X-Axiom-Upload-Ids header says axiom)",
         media_type="text/csv",
         responses=_POLL_RESPONSES,
     )
@@ -123,11 +127,13 @@ class OptimizeController(Controller):
         text = io.StringIO()
         write_lineups_csv(text, response)
         filename = f"axiom-{response.site}-{run_id}.csv"
-        return Response(
-            text.getvalue(),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        headers = {
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            UPLOAD_IDS: response.upload_ids,
+        }
+        if response.upload_ids == "axiom":
+            headers["Warning"] = f'299 axiom "{AXIOM_IDS}"'
+        return Response(text.getvalue(), media_type="text/csv", headers=headers)
 
     @delete(
         "/{run_id:str}",

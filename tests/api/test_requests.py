@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from service.app import create_app
+from service.app import API_VERSION, create_app
 
 from .conftest import MakeBody, settings_for
 
@@ -22,7 +22,7 @@ def _driver(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 INVALID: list[tuple[str, Any, str, str]] = [
     # (case, change to a valid body, field named, words of the rule)
-    ("salary type", lambda b: _driver(b, salary="x"), "drivers[0].salary", "Expected `int`"),
+    ("salary type", lambda b: _driver(b, salary="x"), "drivers[0].salary", "Expected `int | null`"),
     ("skill above 1", lambda b: _driver(b, skill=1.5), "drivers[0].skill", "<= 1.0"),
     ("shadow risk below 0", lambda b: _driver(b, shadow_risk=-0.1), "drivers[0].shadow_risk", ">= 0.0"),
     ("unknown field", lambda b: b | {"colour": "red"}, "colour", "unknown field"),
@@ -187,6 +187,16 @@ def test_docs_page_and_schema_need_no_internet(client: TestClient) -> None:
     ):
         assert name in components
     assert "backtest" in str(components["ScenarioDiagnostics"]["properties"]["calibration_metrics"])
+    assert schema["info"]["version"] == API_VERSION
+
+
+def test_the_seed_clients_paths_serve_the_schema_and_docs(client: TestClient) -> None:
+    """The API's first clients read the schema at /openapi.json and the docs at /api/v1/docs."""
+    assert client.get("/openapi.json").json() == client.get("/schema/openapi.json").json()
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/api/v1/optimize/{run_id}/result" in page.text and 'href="/openapi.json"' in page.text
+    assert re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page.text) == []
 
 
 def test_cors_origins_come_from_settings(tmp_path: Path) -> None:
@@ -196,3 +206,77 @@ def test_cors_origins_come_from_settings(tmp_path: Path) -> None:
         assert allowed.headers["access-control-allow-origin"] == "https://lineups.example"
         other = client.get("/health", headers={"Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def seed_request() -> dict[str, Any]:
+    """The example request the API was specified with, exactly as its clients send it."""
+    return {
+        "slate_id": "test_slate",
+        "drivers": [
+            {
+                "driver_id": f"d{i}",
+                "skill": 0.5,
+                "aggression": 0.5,
+                "shadow_risk": 0.5,
+                "min_laps_led": 0,
+                "max_laps_led": 100,
+            }
+            for i in range(1, 7)
+        ],  # fmt: skip
+        "scenario_config": {"track_id": "daytona", "n_scenarios": 100},
+        "salary_cap": 50000,
+        "random_seed": 42,
+    }
+
+
+def test_the_seed_request_is_accepted_as_written(client: TestClient) -> None:
+    response = client.post("/api/v1/optimize", json=seed_request())
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "pending"
+
+
+def _seed_driver(change: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    body = seed_request()
+    body["drivers"][index].update(change)
+    return body
+
+
+SEED_INVALID: list[tuple[str, dict[str, Any], str, str]] = [
+    # (case, body, field named, words of the rule)
+    ("skill above 1", _seed_driver({"skill": 1.5}), "drivers[0].skill", "<= 1.0"),
+    ("duplicate id", _seed_driver({"driver_id": "d1"}, 1), "drivers[1].driver_id", "duplicate"),
+    (
+        "scenarios not a multiple of 10",
+        seed_request() | {"scenario_config": {"track_id": "daytona", "n_scenarios": 105}},
+        "scenario_config.n_scenarios",
+        "multiple of 10",
+    ),
+    (
+        "min laps led above max",
+        _seed_driver({"min_laps_led": 60, "max_laps_led": 50}),
+        "drivers[0].max_laps_led",
+        "at least min_laps_led",
+    ),
+    ("one salary of six", _seed_driver({"salary": 9_000}, 2), "drivers[0].salary", "every driver"),
+    (
+        "a salary missing",
+        {
+            **seed_request(),
+            "drivers": [d | {"salary": 9_000} for d in seed_request()["drivers"][:5]]
+            + [seed_request()["drivers"][5]],
+        },
+        "drivers[5].salary",
+        "every driver",
+    ),  # fmt: skip
+    ("one start of six", _seed_driver({"start_position": 1}, 3), "drivers[0].start_position", "every driver"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "field", "rule"), SEED_INVALID, ids=[c[0] for c in SEED_INVALID])
+def test_seed_shaped_bad_requests_are_400_naming_the_field(
+    client: TestClient, case: str, body: dict[str, Any], field: str, rule: str
+) -> None:
+    response = client.post("/api/v1/optimize", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["field"] == field and rule in error["detail"], (case, error)

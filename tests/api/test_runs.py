@@ -37,7 +37,11 @@ def test_completed_run_serves_lineups_csv_and_listing(
     assert result.status_code == 200
     response = result.json()
     assert response["run_id"] == run_id and response["status"] == "completed"
-    assert len(response["lineups"]) == 3 and response["lineup"] == response["lineups"][0]
+    assert len(response["lineups"]) == 3 and response["lineup"] == response["lineups"][0]["drivers"]
+    best = response["lineups"][0]
+    assert response["total_projected_points"] == best["total_projected_points"]
+    assert response["total_salary"] == best["total_salary"]
+    assert response["salary_constrained"] is True and response["upload_ids"] == "axiom"
     salaries = {d["driver_id"]: d["salary"] for d in body["drivers"]}
     for lineup in response["lineups"]:
         ids = [d["driver_id"] for d in lineup["drivers"]]
@@ -66,7 +70,8 @@ def test_completed_run_serves_lineups_csv_and_listing(
     rows = list(csv.reader(io.StringIO(upload.text)))
     assert rows[0] == ["D"] * 6
     names = {d["driver_id"]: d["name"] for d in body["drivers"]}
-    assert rows[1] == [f"{names[d['driver_id']]} ({d['driver_id']})" for d in response["lineup"]["drivers"]]
+    assert rows[1] == [f"{names[d['driver_id']]} ({d['driver_id']})" for d in response["lineup"]]
+    assert upload.headers["x-axiom-upload-ids"] == "axiom" and "driver_ids" in upload.headers["warning"]
     assert len(rows) == 4
 
     listed = computing_client.get("/api/v1/optimize", params={"limit": 5}).json()
@@ -149,3 +154,40 @@ def test_a_worker_that_dies_fails_its_run_and_is_replaced(
     assert replacement.pid != worker.pid and replacement.is_alive()
     follow = computing_client.post("/api/v1/optimize", json=make_body()).json()["run_id"]
     assert wait_final(computing_client, follow)["status"] == "completed"
+
+
+def test_the_seed_request_completes_with_a_six_driver_lineup(computing_client: TestClient) -> None:
+    from .test_requests import seed_request
+
+    body = seed_request()
+    run_id = computing_client.post("/api/v1/optimize", json=body).json()["run_id"]
+    assert wait_final(computing_client, run_id)["status"] == "completed"
+    response = computing_client.get(f"/api/v1/optimize/{run_id}/result").json()
+    lineup = response["lineup"]
+    assert sorted(d["driver_id"] for d in lineup) == [f"d{i}" for i in range(1, 7)]
+    assert [d["name"] for d in lineup] == [d["driver_id"] for d in lineup]  # names default to the ids
+    assert response["total_salary"] == 0 and response["salary_constrained"] is False
+    assert any("without a salary constraint" in note for note in response["notes"])
+    assert response["total_projected_points"] == pytest.approx(sum(d["projected_points"] for d in lineup))
+    diagnostics = response["scenario_diagnostics"]
+    assert diagnostics["n_scenarios_generated"] >= diagnostics["n_valid"] == 100
+    assert 0.0 <= diagnostics["rejection_rate"] < 1.0
+    assert response["run_config"]["seed"] == 42 and response["constraint_spec_hash"]
+
+
+def test_lineups_csv_carries_the_site_player_ids_given(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    body = make_body(n_lineups=2, max_overlap=4)
+    for i, driver in enumerate(body["drivers"]):
+        driver["site_player_id"] = str(41_000_000 + i)
+    site_id = {d["driver_id"]: d["site_player_id"] for d in body["drivers"]}
+    run_id = computing_client.post("/api/v1/optimize", json=body).json()["run_id"]
+    assert wait_final(computing_client, run_id)["status"] == "completed"
+    response = computing_client.get(f"/api/v1/optimize/{run_id}/result").json()
+    assert response["upload_ids"] == "site" and response["notes"] == []
+    upload = computing_client.get(f"/api/v1/optimize/{run_id}/lineups.csv")
+    assert upload.headers["x-axiom-upload-ids"] == "site" and "warning" not in upload.headers
+    rows = list(csv.reader(io.StringIO(upload.text)))
+    for row, lineup in zip(rows[1:], response["lineups"], strict=True):
+        assert row == [f"{d['name']} ({site_id[d['driver_id']]})" for d in lineup["drivers"]]

@@ -18,10 +18,13 @@ from core.errors import InvalidInput
 from core.sitefiles import (
     SitePlayer,
     match_players,
+    player_list_site,
     read_draftkings_salaries,
     read_draftkings_upload,
+    read_drivers_csv,
     read_fanduel_players,
     read_fanduel_upload,
+    read_site_players,
     write_draftkings_upload,
     write_fanduel_upload,
 )
@@ -344,3 +347,80 @@ def test_upload_reader_refuses_short_rows_and_wrong_header(tmp_path: Path) -> No
     with pytest.raises(InvalidInput) as caught:
         read_draftkings_upload(path)
     assert caught.value.field == "line 1"
+
+
+# --- drivers CSV rows ------------------------------------------------------------------------
+
+SAMPLE_SLATE = Path(__file__).resolve().parents[2] / "data" / "samples" / "draftkings-bristol-2026.csv"
+
+
+def slate_variant(tmp_path: Path, edit: dict[int, str]) -> Path:
+    """A copy of the shipped sample slate with some 1-based lines replaced."""
+    lines = SAMPLE_SLATE.read_text(encoding="utf-8").splitlines()
+    for number, text in edit.items():
+        lines[number - 1] = text
+    path = tmp_path / "slate.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "message"),
+    [
+        (
+            "denny-hamlin,Denny Hamlin,11000,5,0.921",
+            "line 3.aggression",
+            "the row has 5 cells, so no aggression",
+        ),
+        ("denny-hamlin,Denny Hamlin", "line 3.salary", "the row has 2 cells"),
+        ("denny-hamlin,Denny Hamlin,11k,5,0.921,0.579,0.268", "line 3.salary", "not a number: '11k'"),
+        (",Denny Hamlin,11000,5,0.921,0.579,0.268", "line 3.driver_id", "empty"),
+        ("denny-hamlin,Denny Hamlin,11000,5,0.921,high,0.268", "line 3.aggression", "not a number: 'high'"),
+    ],
+)
+def test_drivers_csv_bad_row_names_the_file_line_and_column(
+    tmp_path: Path, row: str, field: str, message: str
+) -> None:
+    path = slate_variant(tmp_path, {3: row})
+    with pytest.raises(InvalidInput) as caught:
+        read_drivers_csv(path)
+    assert caught.value.field == field
+    assert message in caught.value.message and str(path) in caught.value.message
+
+
+def test_drivers_csv_line_numbers_count_blank_lines_and_blank_rows_are_skipped(tmp_path: Path) -> None:
+    lines = SAMPLE_SLATE.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "slate.csv"
+    path.write_text("\n".join([lines[0], "", *lines[1:3], "bad-row", *lines[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        read_drivers_csv(path)
+    assert caught.value.field == "line 5.name"  # the header, a blank line, two drivers, then the bad row
+    path.write_text("\n".join([lines[0], "", *lines[1:], ",,,,,,"]) + "\n", encoding="utf-8")
+    assert read_drivers_csv(path) == read_drivers_csv(SAMPLE_SLATE)
+
+
+def test_drivers_csv_missing_column_names_it(tmp_path: Path) -> None:
+    path = slate_variant(tmp_path, {1: "driver_id,name,salary,start_position,skill,aggression"})
+    with pytest.raises(InvalidInput, match=r"missing columns \['shadow_risk'\]"):
+        read_drivers_csv(path)
+
+
+# --- which site a file is for ----------------------------------------------------------------
+
+
+def test_player_list_site_tells_the_sites_apart() -> None:
+    assert player_list_site(DK_FILE) == "draftkings"
+    assert player_list_site(FD_FILE) == "fanduel"
+    assert player_list_site(SAMPLE_SLATE) is None
+    assert player_list_site(DATA / "DKEntries-nascar.csv") == "draftkings"  # it carries the player table
+    assert player_list_site(DATA / "FanDuel-nascar-entries.csv") == "fanduel"
+
+
+def test_reading_one_sites_list_as_the_others_says_which_it_is() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        read_site_players(FD_FILE, "draftkings")
+    assert caught.value.field == "site"
+    assert "looks like a FanDuel player list, not a DraftKings one" in caught.value.message
+    with pytest.raises(InvalidInput, match="looks like a DraftKings player list"):
+        read_site_players(DK_FILE, "fanduel")
+    assert read_site_players(FD_FILE, "fanduel") == read_fanduel_players(FD_FILE)
