@@ -4,6 +4,7 @@
 Writes (relative to the repository root):
 
 * ``data/tracks.csv`` -- one row per Cup track layout raced since 2015.
+* ``data/track_aliases.csv`` -- other names of those layouts (``EchoPark Speedway`` is Atlanta).
 * ``data/samples/draftkings-bristol-2026.csv`` -- the real DraftKings Cup slate for
   Bristol 2026-04-12 with model inputs derived from 2022-2024 Cup history.
 
@@ -45,6 +46,7 @@ RESULTS_FILE = "nascar_data_r/cup_series_results_1972_2024.csv"
 SALARIES_FILE = "crummypicks_dfs_hub/dk_salaries_2026_bristol.csv"
 
 TRACKS_OUT = "data/tracks.csv"
+ALIASES_OUT = "data/track_aliases.csv"
 SLATE_OUT = "data/samples/draftkings-bristol-2026.csv"
 
 TRACK_COLUMNS = [
@@ -98,6 +100,12 @@ TRACK_SLUGS = {
     "Watkins Glen International": "watkins-glen",
     "World Wide Technology Raceway at Gateway": "gateway",
 }
+
+ALIAS_COLUMNS = ["alias", "track_id"]
+# Names a layout of tracks.csv races under that the raw results (through 2024) do not use yet;
+# core.history resolves a race under an alias to the layout, so a newer season's file needs no
+# edit. Atlanta Motor Speedway races as EchoPark Speedway from 2025.
+TRACK_ALIASES = {"EchoPark Speedway": "atlanta"}
 
 # --- slate rules -------------------------------------------------------------------------------
 SLATE_SERIES = "cup"
@@ -262,6 +270,8 @@ def track_slug(track_name: str) -> str:
     """Short slug for a track; unknown tracks get the slug of their first word."""
     if track_name in TRACK_SLUGS:
         return TRACK_SLUGS[track_name]
+    if track_name in TRACK_ALIASES:
+        return TRACK_ALIASES[track_name]
     return slugify(track_name.split()[0])
 
 
@@ -302,6 +312,20 @@ def track_rows(races: list[Race]) -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+def alias_rows(races: list[Race], tracks: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Every name other than its row's under which a layout raced since TRACKS_SINCE, and
+    TRACK_ALIASES; sorted by alias."""
+    names = {row["name"] for row in tracks}
+    aliases = {
+        r.track: track_slug(r.track) for r in races if r.season >= TRACKS_SINCE and r.track not in names
+    }
+    aliases.update((alias, slug) for alias, slug in TRACK_ALIASES.items() if alias not in names)
+    unknown = sorted(set(aliases.values()) - {row["track_id"] for row in tracks})
+    if unknown:
+        raise SystemExit(f"TRACK_ALIASES names tracks that are not in {TRACKS_OUT}: {unknown}")
+    return [{"alias": alias, "track_id": slug} for alias, slug in sorted(aliases.items())]
 
 
 # --- slate -------------------------------------------------------------------------------------
@@ -451,8 +475,10 @@ def derive(shared: Path) -> dict[str, str]:
     slate = load_slate(shared)
     if not slate:
         raise SystemExit(f"no Cup DraftKings rows for {SLATE_DATE} in {shared / SALARIES_FILE}")
+    tracks = track_rows(races)
     return {
-        TRACKS_OUT: to_csv(TRACK_COLUMNS, track_rows(races)),
+        TRACKS_OUT: to_csv(TRACK_COLUMNS, tracks),
+        ALIASES_OUT: to_csv(ALIAS_COLUMNS, alias_rows(races, tracks)),
         SLATE_OUT: to_csv(SLATE_COLUMNS, slate_rows(slate, races)),
     }
 

@@ -157,11 +157,20 @@ def write_params(content: ParamsContent, directory: str | Path = PARAMS_DIR) -> 
 
 
 def default_params_path(directory: str | Path = PARAMS_DIR) -> Path:
-    """The newest parameter file (by the as-of race in its name) in `directory`."""
-    files = sorted(Path(directory).glob("cup-*.json"))
+    """The newest parameter file in `directory`: the latest as-of race in its name, and of files
+    with the same as-of race (refits on more races of a season, or with other settings) the one
+    written last."""
+    files = list(Path(directory).glob("cup-*.json"))
     if not files:
         raise InvalidInput("params", f"no fitted parameter files in {directory}")
-    return files[-1]
+    return max(files, key=_recency)
+
+
+def _recency(path: Path) -> tuple[int, int, int, str]:
+    """Sort key of a parameter file: (season, race) of its name's as-of race, then when written."""
+    season, race = (path.name.split("-") + ["", ""])[1:3]
+    as_of = (int(season), int(race)) if season.isdigit() and race.isdigit() else (0, 0)
+    return (*as_of, path.stat().st_mtime_ns, path.name)
 
 
 def load_params(path: str | Path | None = None) -> CalibratedParams:

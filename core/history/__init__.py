@@ -18,6 +18,11 @@ match no race are exhibitions; they are built from the log rows only when asked 
 
 Driver names go through `core.names.driver_key`, the one join key for both sources.
 
+A newer season's file may hold what older ones did not: a track under a new name (resolved through
+data/track_aliases.csv), a new track, empty `Length` and `Surface`, a finish that is not a number.
+A race whose archetype cannot be told, or with a row that does not parse, is left out with a
+`SkippedRace` warning (a `DataWarning`) that names it, its line and why; the other races load.
+
 Typical use::
 
     from core.history import load_history, races_before, shared_logs_path, shared_results_path
@@ -37,3 +42,5 @@ from ._order import races_before as races_before
 from ._races import HistoricalRace as HistoricalRace
 from ._races import RaceArrays as RaceArrays
 from ._races import RaceEntry as RaceEntry
+from ._warnings import DataWarning as DataWarning
+from ._warnings import SkippedRace as SkippedRace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -63,12 +64,20 @@ def shared_logs_path() -> Path | None:
 
 @dataclass(slots=True)
 class ResultsRace:
-    """One race of the results file: its track and its entries in file order."""
+    """One race of the results file: its track and its entries in file order.
+
+    `surface` and `miles` are None where the race's rows leave them empty (or `Length` is not a
+    number) and no other race at the track in the file gives them. `problem` is the line of the
+    race's first row that could not be read and what is wrong with it (None when every row reads):
+    such a race is not loaded, but its other rows are read so that its log event still matches it.
+    """
 
     track: str
-    surface: str
-    miles: float
+    surface: str | None
+    miles: float | None
     entries: list[RaceEntry]
+    line: int  # the race's first line in the file
+    problem: tuple[int, str] | None = None
 
 
 @dataclass(slots=True)
@@ -76,7 +85,8 @@ class Results:
     """The results file as read: the races of the seasons asked for, and every track's latest race."""
 
     races: dict[RaceKey, ResultsRace]
-    # Track name -> (season, surface, miles) of its latest race in the whole file, for exhibitions.
+    # Track name -> (season, surface, miles) of its latest race in the whole file that gives both,
+    # for exhibitions.
     tracks: dict[str, tuple[int, str, float]]
 
 
@@ -135,26 +145,28 @@ class _Reader:
             yield row
 
 
-def _bad_row(
-    field: str, path: Path, line: int, row: list[str], index: Mapping[str, int], columns: Sequence[str]
-) -> InvalidInput:
-    """The error for a row with an unparseable number, naming the line and the first bad column."""
+def _bad_value(row: list[str], index: Mapping[str, int], columns: Sequence[str]) -> str:
+    """What is wrong with a row with an unparseable number: the first bad column and its value."""
     for column in columns:
         value = row[index[column]]
         try:
-            float(value) if column == "Length" else int(value)
+            int(value)
         except ValueError:
-            return InvalidInput(f"{field} line {line}", f"{path}: {column} is not a number: {value!r}")
-    return InvalidInput(f"{field} line {line}", f"{path}: unparseable row")
+            return f"{column} is not a number: {value!r}"
+    return "unparseable row"
 
 
 def read_results(
     path: Path, first_season: int | None, last_season: int | None, keys: dict[str, str]
 ) -> Results:
-    """Parse the results file into races keyed by (season, race number)."""
+    """Parse the results file into races keyed by (season, race number).
+
+    A row whose season or race number does not parse raises InvalidInput (it belongs to no race);
+    a race with another unparseable row is kept with its `problem`, for the caller to report.
+    """
     races: dict[RaceKey, ResultsRace] = {}
     tracks: dict[str, tuple[int, str, float]] = {}
-    numeric = ("Season", "Race", "Length", "Finish", "Start", "Laps", "Led")
+    entry_columns = ("Finish", "Start", "Laps", "Led")
     with _table(path, "results", RESULTS_COLUMNS) as (index, rows):
         i_season, i_race, i_track, i_length, i_surface, i_finish = (
             index[c] for c in ("Season", "Race", "Track", "Length", "Surface", "Finish")
@@ -165,33 +177,54 @@ def read_results(
         i_team = index.get("Team")
         for row in rows:
             try:
-                season, miles = int(row[i_season]), float(row[i_length])
-                track, surface = row[i_track].strip(), row[i_surface].strip().lower()
+                season = int(row[i_season])
+            except ValueError:
+                raise _invalid_row(path, rows.line, _bad_value(row, index, ["Season"])) from None
+            miles = _length(row[i_length])
+            track, surface = row[i_track].strip(), row[i_surface].strip().lower() or None
+            if surface is not None and miles is not None:
                 if track not in tracks or season >= tracks[track][0]:
                     tracks[track] = (season, surface, miles)
-                if (first_season is not None and season < first_season) or (
-                    last_season is not None and season > last_season
-                ):
-                    continue
+            if (first_season is not None and season < first_season) or (
+                last_season is not None and season > last_season
+            ):
+                continue
+            try:
                 race_key = (season, int(row[i_race]))
+            except ValueError:
+                raise _invalid_row(path, rows.line, _bad_value(row, index, ["Race"])) from None
+            table = races.get(race_key)
+            if table is None:
+                table = races[race_key] = ResultsRace(track, surface, miles, [], rows.line)
+            table.surface = table.surface or surface  # the race's first row with each one
+            table.miles = miles if table.miles is None else table.miles
+            driver = row[i_driver].strip()
+            try:
                 start, finish = int(row[i_start]), int(row[i_finish])
                 laps, led = int(row[i_laps]), int(row[i_led])
             except ValueError:
-                raise _bad_row("results", path, rows.line, row, index, numeric) from None
-            driver = row[i_driver].strip()
+                table.problem = table.problem or (rows.line, _bad_value(row, index, entry_columns))
+                continue  # the race's other rows are still read: log events match it by them
             if not driver:
-                raise InvalidInput(f"results line {rows.line}", f"{path}: Driver is empty")
+                table.problem = table.problem or (rows.line, "Driver is empty")
+                continue
             key = keys.get(driver)
             if key is None:
                 key = keys[driver] = driver_key(driver)
             status = row[i_status].strip().lower()
             team = row[i_team].strip() if i_team is not None else ""
             entry = RaceEntry(driver, key, start, finish, laps, led, None, status, status != "running", team)
-            table = races.get(race_key)
-            if table is None:
-                table = races[race_key] = ResultsRace(track, surface, miles, [])
             table.entries.append(entry)
+    for table in races.values():  # a race that lacks them: the track's latest race that gives them
+        if (table.surface is None or table.miles is None) and table.track in tracks:
+            _, surface, miles = tracks[table.track]
+            table.surface = table.surface or surface
+            table.miles = miles if table.miles is None else table.miles
     return Results(races, tracks)
+
+
+def _invalid_row(path: Path, line: int, message: str) -> InvalidInput:
+    return InvalidInput(f"results line {line}", f"{path}: {message}")
 
 
 def _parse_date(text: str) -> datetime.date:
@@ -232,7 +265,8 @@ def read_logs(
                 led, laps = int(row[i_led]), int(row[i_laps])
                 fastest = int(fastest_text) if fastest_text else None
             except ValueError:
-                raise _bad_row("logs", path, rows.line, row, index, (*numeric, "fastest_lap")) from None
+                message = _bad_value(row, index, (*numeric, "fastest_lap"))
+                raise InvalidInput(f"logs line {rows.line}", f"{path}: {message}") from None
             driver = row[i_driver].strip()
             key = keys.get(driver)
             if key is None:
@@ -242,6 +276,15 @@ def read_logs(
                 LogRow(driver, key, start, finish, fastest, led, laps, status, _optional_float(row, i_avg))
             )
     return dict(events)
+
+
+def _length(text: str) -> float | None:
+    """A track length in miles; None when empty, not a number or not a positive finite one."""
+    try:
+        miles = float(text)
+    except ValueError:
+        return None
+    return miles if math.isfinite(miles) and miles > 0 else None
 
 
 def _optional_float(row: Sequence[str], column: int | None) -> float | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
-from ._archetypes import SHORT_TRACK_MAX_MILES, race_archetype
+from ..slate import Archetype
+from ._archetypes import SHORT_TRACK_MAX_MILES, race_archetype, surface_from_name
 from ._files import EventKey, LogRow, RaceKey, Results, ResultsRace
 from ._races import HistoricalRace, RaceEntry
+from ._venues import Venues
 
 MIN_OVERLAP = 0.5  # share of (driver, start) pairs two tables must share to be one race
 _TRACK_WEIGHT = 0.1  # track-name similarity only breaks near-ties between candidate races
@@ -62,20 +63,15 @@ def log_rows(rows: Sequence[LogRow]) -> dict[str, LogRow]:
     return {r.key: r for r in rows if counts[r.key] == 1}
 
 
-def _track_id(track: str, track_ids: Mapping[str, str]) -> str:
-    if track in track_ids:
-        return track_ids[track]
-    text = unicodedata.normalize("NFKD", track).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", text.lower().replace(".", "")).strip("-")
-
-
 def points_race(
     race_key: RaceKey,
     table: ResultsRace,
     logged: Mapping[str, LogRow],
     event_key: EventKey | None,
-    track_ids: Mapping[str, str],
+    venue: tuple[str, Archetype],
 ) -> HistoricalRace:
+    """The results race with the log event's fastest laps, average positions and date joined, at
+    `venue` (its track id and archetype)."""
     season, number = race_key
     entries = tuple(sorted(table.entries, key=lambda e: (e.finish, e.start)))
     if logged:
@@ -97,8 +93,8 @@ def points_race(
         race_number=number,
         date=event_key[0] if event_key is not None else None,
         track=table.track,
-        track_id=_track_id(table.track, track_ids),
-        archetype=race_archetype(table.track, table.surface, table.miles, season),
+        track_id=venue[0],
+        archetype=venue[1],
         laps=_winner_laps(entries),
         exhibition=False,
         entries=entries,
@@ -128,7 +124,7 @@ def exhibitions(
     matches: Mapping[EventKey, RaceKey],
     results: Results,
     log_tracks: Mapping[str, str],
-    track_ids: Mapping[str, str],
+    venues: Venues,
 ) -> list[HistoricalRace]:
     """The unmatched log events that are whole races, numbered by date within their season."""
     seasons = {event_key[0].year for event_key in events}
@@ -182,7 +178,7 @@ def exhibitions(
                 race_number=0,
                 date=date,
                 track=track,
-                track_id=_track_id(track, track_ids),
+                track_id=venues.track_id(track),
                 archetype=race_archetype(track, surface, miles, season),
                 laps=_winner_laps(entries),
                 exhibition=True,
@@ -199,6 +195,5 @@ def _venue(track: str, tracks: Mapping[str, tuple[int, str, float]]) -> tuple[st
         return surface, miles
     if track in _EXHIBITION_VENUES:
         return _EXHIBITION_VENUES[track]
-    lowered = track.lower()
-    surface = "road" if "road course" in lowered or "street" in lowered else "paved"
+    surface = surface_from_name(track) or "paved"
     return surface, SHORT_TRACK_MAX_MILES  # unknown length: classed as an intermediate oval

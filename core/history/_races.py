@@ -50,7 +50,7 @@ class HistoricalRace:
     race_number: int  # as in the results file; 0 for exhibitions
     date: datetime.date | None  # from the matched log event; None without one
     track: str  # the results file's track name
-    track_id: str  # slug as in data/tracks.csv where the name is there, else a slug of the name
+    track_id: str  # as in data/tracks.csv where the name or an alias is there, else a slug of the name
     archetype: Archetype
     laps: int  # scheduled length (plus overtime) = the winner's laps completed
     exhibition: bool

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from rich.markup import escape
 
 from core import ConstraintSpec, InvalidInput, run_optimization, run_simulation, sample_slate_path
 from core.calibration import RatingSettings, fit_ratings, load_params, params_content, write_params
 from core.calibration import backtest as run_backtest
-from core.history import load_history, shared_logs_path, shared_results_path
+from core.history import DataWarning, load_history, shared_logs_path, shared_results_path
 from core.sitefiles import SITE_NAMES, EntriesFile, is_site_player_list, read_entries, write_entries
 
 from ..contracts import ENCODER
@@ -153,7 +155,11 @@ def backtest(args: argparse.Namespace) -> int:
     if results is None:
         raise InvalidInput("results", "no --results file given and ../shared/data is not beside the checkout")
     logs = args.logs or (shared_logs_path() if args.results is None else None)
-    history = load_history(results, logs, last_season=args.seasons[1])
+    with warnings.catch_warnings(record=True) as skipped:
+        warnings.simplefilter("always", DataWarning)  # every skipped race, however often loaded
+        history = load_history(results, logs, last_season=args.seasons[1])
+    for warning in skipped:
+        errors.print(f"[yellow]warning:[/] {escape(str(warning.message))}")
     n_races = sum(args.seasons[0] <= r.season <= args.seasons[1] for r in history)
     if n_races == 0:
         raise InvalidInput("seasons", f"{results} has no races in {args.seasons[0]}-{args.seasons[1]}")
@@ -193,7 +199,10 @@ def serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    # The app resolves client addresses itself (AXIOM_TRUSTED_PROXIES): uvicorn's own rewriting of
+    # the address from X-Forwarded-For, on by default for loopback peers, would let any client
+    # choose the address its limits are counted against.
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return 0
 
 

@@ -183,3 +183,20 @@ def test_bad_settings_name_the_field(overrides: dict[str, str], field: str, mess
     with pytest.raises(InvalidInput, match=message) as error:
         rating_settings(overrides)
     assert error.value.field == field
+
+
+def test_backtest_goes_on_past_races_it_cannot_read_and_names_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newer season's file (a renamed track, a new road course, races with missing lengths and
+    bad rows) is backtested; each race left out is named on stderr."""
+    out = tmp_path / "bt.json"
+    args = [
+        "backtest", "--results", str(HISTORY / "results_2025.csv"), "--seasons", "2025",
+        "--n-scenarios", "50", "--seed", "0", "--json", str(out),
+    ]  # fmt: skip
+    assert main(args) == 0
+    error = " ".join(capsys.readouterr().err.split())
+    for race in ("2025-06", "2025-07", "2025-08"):
+        assert race in error
+    assert json.loads(out.read_text())["overall"]["n_races"] > 0

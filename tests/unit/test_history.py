@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import pytest
 
 from core.errors import InvalidInput
 from core.history import (
+    DataWarning,
     HistoricalRace,
     RaceEntry,
+    SkippedRace,
     lineup_correlation,
     load_history,
     race_archetype,
@@ -26,11 +29,13 @@ from core.history import (
     shared_logs_path,
     shared_results_path,
 )
+from core.history._archetypes import surface_from_name
 from core.names import driver_key
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "history"
 RESULTS = FIXTURE / "results.csv"
 LOGS = FIXTURE / "logs.csv"
+NEWER = FIXTURE / "results_2025.csv"  # a newer season's rows: empty Length and Surface, bad numbers
 
 
 def by_id(history: tuple[HistoricalRace, ...]) -> dict[str, HistoricalRace]:
@@ -358,12 +363,24 @@ def test_missing_columns_are_named(tmp_path: Path) -> None:
         load_history(RESULTS, rewrite(LOGS, tmp_path / "logs.csv", drop="fastest_lap"))
 
 
-def test_unparseable_rows_name_their_line(tmp_path: Path) -> None:
+def test_a_race_with_an_unparseable_row_is_skipped_with_a_warning(tmp_path: Path) -> None:
     lines = RESULTS.read_text(encoding="utf-8").splitlines()
     lines[3] = lines[3].replace(",paved,3,2,", ",paved,3,two,")  # line 4: Start of Daniel Suarez
     bad = tmp_path / "results.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(InvalidInput, match="Start is not a number: 'two'") as raised:
+    with pytest.warns(SkippedRace, match="Start is not a number: 'two'") as caught:
+        history = load_history(bad, LOGS)
+    assert [(w.message.race_id, w.message.line) for w in caught.list] == [("2021-01", 4)]
+    assert f"{bad} line 4: race 2021-01 (Atlanta Motor Speedway) skipped" in str(caught.list[0].message)
+    assert [r.race_id for r in history] == [r.race_id for r in load_history(RESULTS, LOGS)][1:]
+
+
+def test_unparseable_rows_name_their_line(tmp_path: Path) -> None:
+    lines = RESULTS.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace("2021,1,", "2021,one,", 1)  # line 4: no race to leave out
+    bad = tmp_path / "results.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="Race is not a number: 'one'") as raised:
         load_history(bad)
     assert raised.value.field == "results line 4"
 
@@ -380,6 +397,52 @@ def test_unparseable_rows_name_their_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="3 fields") as raised:
         load_history(short)
     assert raised.value.field == "results line 45"
+
+
+def test_a_newer_season_resolves_renamed_and_new_tracks() -> None:
+    with pytest.warns(SkippedRace):
+        races = by_id(load_history(NEWER))
+    # (track_id, archetype) of each race whose Length or Surface is empty
+    assert {race_id: (races[race_id].track_id, races[race_id].archetype) for race_id in races} == {
+        "2024-01": ("rockingham-speedway", "short"),
+        "2025-01": ("daytona", "superspeedway"),
+        "2025-02": ("atlanta", "superspeedway"),  # EchoPark Speedway: data/track_aliases.csv
+        "2025-03": ("sonoma", "road"),  # no Surface: data/tracks.csv says road course
+        "2025-04": ("autodromo-hermanos-rodriguez", "road"),  # a new track whose name says road
+        "2025-05": ("rockingham-speedway", "short"),  # the file's own 2024 race gives the length
+        "2025-09": ("kansas", "intermediate"),
+    }
+    assert races["2025-02"].track == "EchoPark Speedway" and races["2025-02"].laps == 260
+    assert [e.driver for e in races["2025-04"].entries][:2] == ["Chase Elliott", "William Byron"]
+
+
+def test_races_of_a_newer_season_that_cannot_be_used_are_skipped_with_a_warning() -> None:
+    with pytest.warns(SkippedRace) as caught:
+        history = load_history(NEWER, first_season=2025)
+    skipped = [w.message for w in caught.list]
+    assert all(isinstance(w, SkippedRace) and isinstance(w, DataWarning) for w in skipped)
+    assert [(w.race_id, w.track, w.line) for w in skipped] == [
+        ("2025-06", "Bowman Gray Stadium", 26),  # the race's first line
+        ("2025-07", "Martinsville Speedway", 32),  # the row itself
+        ("2025-08", "Phoenix Raceway", 35),
+    ]
+    assert "Length and Surface are missing" in str(skipped[0])
+    assert "Finish is not a number: ''" in str(skipped[1])
+    assert "Start is not a number: 'NA'" in str(skipped[2])
+    assert [r.race_id for r in history] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-09"]
+    # The 2024 race gives Rockingham's length though its season is not loaded.
+    assert all(w.message.race_id != "2025-05" for w in caught.list)
+
+
+def test_a_newer_season_without_the_earlier_rows_skips_a_track_of_unknown_length(tmp_path: Path) -> None:
+    lines = NEWER.read_text(encoding="utf-8").splitlines()
+    only_2025 = tmp_path / "results.csv"
+    only_2025.write_text("\n".join(line for line in lines if not line.startswith("2024,")) + "\n")
+    with pytest.warns(SkippedRace) as caught:
+        history = load_history(only_2025)
+    assert [w.message.race_id for w in caught.list] == ["2025-05", "2025-06", "2025-07", "2025-08"]
+    assert "Length and Surface are missing" in str(caught.list[0].message)
+    assert [r.race_id for r in history] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-09"]
 
 
 def test_shared_paths_point_at_the_real_files() -> None:
@@ -536,3 +599,41 @@ def test_real_rulebook_lineups_are_the_2020_2021_formula_and_rain_outs(
     assert flagged[2020] >= 8
     assert all(flagged[season] <= 4 for season in (2016, 2017, 2018, 2019, 2022, 2023, 2024))
     assert not any(r.rulebook_lineup for r in real_history if r.race_number == 1 or r.exhibition)
+
+
+@pytest.mark.shared
+def test_real_races_without_length_and_surface_resolve_as_before(
+    real_files: tuple[Path, Path], real_history: tuple[HistoricalRace, ...], tmp_path: Path
+) -> None:
+    # Every row as newer seasons of the public file give the new tracks: no Length, no Surface.
+    blank = tmp_path / "results.csv"
+    with real_files[0].open(newline="", encoding="utf-8") as source, blank.open("w", newline="") as out:
+        rows = csv.DictReader(source)
+        writer = csv.DictWriter(out, fieldnames=list(rows.fieldnames or []))
+        writer.writeheader()
+        writer.writerows({**row, "Length": "", "Surface": ""} for row in rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedRace)
+        resolved = by_id(load_history(blank))
+    skipped = {w.message.race_id for w in caught if isinstance(w.message, SkippedRace)}
+    points = [r for r in real_history if not r.exhibition]
+    assert {r.race_id for r in points} == set(resolved) | skipped
+    # Since 2015 (the layouts of data/tracks.csv) every race is classed as with its row.
+    recent = [r for r in points if r.season >= 2015]
+    assert not skipped & {r.race_id for r in recent}
+    assert all(
+        (resolved[r.race_id].track_id, resolved[r.race_id].archetype) == (r.track_id, r.archetype)
+        for r in recent
+    )
+    # Before, a race at a layout of data/tracks.csv is classed by it (a road course stays one);
+    # the others are skipped, as no name says an oval's length.
+    older = [r for r in points if r.season < 2015]
+    assert all(
+        (resolved[r.race_id].archetype == "road") == (r.archetype == "road")
+        for r in older
+        if r.race_id in resolved
+    )
+    assert "1981-01" in skipped  # Riverside International Raceway: its name does not say road course
+    # A name that says road course or oval never says the wrong one, on every Cup track since 1972.
+    for track, road in {(r.track, r.archetype == "road") for r in points}:
+        assert surface_from_name(track) in (None, "road" if road else "paved"), track

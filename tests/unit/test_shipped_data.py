@@ -1,5 +1,6 @@
 """The shipped data/ files are exactly what scripts/derive_data.py derives from ../shared/data."""
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,12 @@ def test_shipped_files_load_without_shared_data() -> None:
     drivers = read_drivers_csv(sample_slate_path())
     assert len(drivers) == 37
     assert sorted(d.start_position for d in drivers) == list(range(1, 38))
+
+
+def test_track_aliases_name_known_tracks() -> None:
+    tracks = known_tracks()
+    with (ROOT / "data" / "track_aliases.csv").open(newline="", encoding="utf-8") as handle:
+        aliases = {row["alias"]: row["track_id"] for row in csv.DictReader(handle)}
+    assert aliases["EchoPark Speedway"] == "atlanta"  # Atlanta Motor Speedway's name from 2025
+    assert set(aliases.values()) <= set(tracks)
+    assert not set(aliases) & {t.name for t in tracks.values()}  # an alias is not a track's own name
