@@ -8,7 +8,8 @@ Run directly (never by the test suite):
 
 What is timed: `axiom serve` (uvicorn, 2 workers, AXIOM_RATE_LIMIT raised so nothing is refused)
 runs in a subprocess on a temporary database. Two slow optimizations (the MILP engine, 200
-lineups) are submitted first and the benchmark waits until both are running. Then --clients
+lineups) are submitted first and the benchmark waits until both are running. API keys are on
+(AXIOM_API_KEYS, every request sends X-API-Key; --open measures without them). Then --clients
 asyncio clients (one httpx connection each) poll GET .../status --polls times each, all at once,
 with --interval seconds of (jittered) think time between a client's requests, as real pollers
 have; then each submits --submits small runs. The same load is then run again with no think time
@@ -44,6 +45,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS_MS = {"status_p99": 50.0, "submit_p99": 100.0}
+API_KEY = "benchmark-key-0123456789abcdef"
+HEADERS: dict[str, str] = {}  # X-API-Key while keys are on (main sets it)
 
 
 def field(n_drivers: int = 10, seed: int = 10) -> list[dict[str, Any]]:
@@ -136,7 +139,7 @@ async def measure(
 ) -> dict[str, Any]:
     paced = await _load(url, slow_ids, clients, polls, submits, interval)
     saturated = await _load(url, slow_ids, clients, polls, submits, 0.0)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=HEADERS) as client:
         running = [(await client.get(f"/api/v1/optimize/{r}/status")).json()["status"] for r in slow_ids]
         for run_id in [*paced.pop("queued"), *saturated.pop("queued"), *slow_ids]:
             await client.delete(f"/api/v1/optimize/{run_id}")
@@ -182,7 +185,9 @@ async def _clients(url: str, n: int) -> AsyncIterator[list[httpx.AsyncClient]]:
     context = ssl.create_default_context()  # unused on http://, but httpx builds one per client
     async with contextlib.AsyncExitStack() as stack:
         yield [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30, verify=context))
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=30, verify=context, headers=HEADERS)
+            )
             for _ in range(n)
         ]
 
@@ -202,17 +207,25 @@ def main() -> int:
         "--root", type=Path, default=ROOT,
         help="the source tree whose service is served (A/B against a copy of another version)",
     )  # fmt: skip
+    parser.add_argument("--open", action="store_true", help="no API keys (AXIOM_API_KEYS unset)")
     args = parser.parse_args()
+    if not args.open:
+        HEADERS["X-API-Key"] = API_KEY
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = os.environ | {
-            "AXIOM_DATABASE": str(Path(tmp) / "runs.db"),
-            "AXIOM_WORKERS": "2",
-            "AXIOM_RATE_LIMIT": "1000000",
-            "PYTHONPATH": str(args.root),
-        }
+        env = (
+            os.environ
+            | {
+                "AXIOM_DATABASE": str(Path(tmp) / "runs.db"),
+                "AXIOM_WORKERS": "2",
+                "AXIOM_RATE_LIMIT": "1000000",
+                "AXIOM_MAX_QUEUED": "1000000",
+                "PYTHONPATH": str(args.root),
+            }
+            | ({} if args.open else {"AXIOM_API_KEYS": API_KEY})
+        )
         command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         server = subprocess.Popen(
             command, cwd=args.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -229,13 +242,15 @@ def main() -> int:
                     time.sleep(0.1)
             slow_ids = []
             for s in (1, 2):
-                response = httpx.post(f"{url}/api/v1/optimize", json=body(s, slow=True))
+                response = httpx.post(f"{url}/api/v1/optimize", json=body(s, slow=True), headers=HEADERS)
                 if response.status_code != 202:
                     raise SystemExit(f"the slow run was refused: {response.status_code} {response.text}")
                 slow_ids.append(response.json()["run_id"])
             deadline = time.monotonic() + 120
             while True:  # both computing (the lineup solves), not just claimed
-                progress = [httpx.get(f"{url}/api/v1/optimize/{r}/status").json() for r in slow_ids]
+                progress = [
+                    httpx.get(f"{url}/api/v1/optimize/{r}/status", headers=HEADERS).json() for r in slow_ids
+                ]
                 if all(p["status"] == "running" and p["progress"] > 0.9 for p in progress):
                     break
                 if time.monotonic() > deadline:
@@ -263,6 +278,7 @@ def main() -> int:
         },
         "device": health["device"],
         "server": "uvicorn (axiom serve), 2 worker processes, loopback",
+        "api_keys": not args.open,
         # the 1/5/15-minute load averages as the measurement began and ended: on a shared
         # machine, other processes' load is in every latency below
         "load_average": {"before": load_before, "after": os.getloadavg()},

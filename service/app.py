@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import logging
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from .access import Access, provide_client, provide_owner
 from .jobs import EmbeddedJobRegistry, JobRegistry
+from .limits import submission_limit
 from .routes import (
     EXCEPTION_HANDLERS,
     OfflineDocsPlugin,
@@ -24,6 +27,8 @@ from .routes import (
 )
 from .settings import Settings
 
+log = logging.getLogger("axiom.service")
+
 API_VERSION = "0.2.0"  # the public contract's version; README "REST service" says what each changed
 
 
@@ -32,23 +37,21 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
     embedded SQLite + worker-process backend, started and stopped with the app."""
     settings = Settings.from_env() if settings is None else settings
     jobs: JobRegistry = EmbeddedJobRegistry(settings) if registry is None else registry
-
-    def submissions_only(request: Request) -> bool:
-        return request.method == "POST"  # polling status and results is never counted
-
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit), check_throttle_handler=submissions_only
-    )
+    access = Access.from_settings(settings)
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     return Litestar(
         route_handlers=[OptimizeController, health, openapi_json, api_docs],
-        dependencies={"registry": Provide(provide_registry, sync_to_thread=False)},
+        dependencies={
+            "registry": Provide(provide_registry, sync_to_thread=False),
+            "owner": Provide(provide_owner, sync_to_thread=False),
+            "client": Provide(provide_client, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[rate_limit.middleware],
+        middleware=[submission_limit(settings.rate_limit, access).middleware],
         cors_config=cors,
         request_max_body_size=settings.max_body_size,
-        state=State({"registry": jobs}),
-        on_startup=[jobs.start, _freeze_heap],
+        state=State({"registry": jobs, "access": access}),
+        on_startup=[jobs.start, _freeze_heap, functools.partial(_log_access, access)],
         on_shutdown=[jobs.stop, _unfreeze_heap],
         openapi_config=OpenAPIConfig(
             title="Axiom",
@@ -59,6 +62,17 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
         ),
         debug=False,
     )
+
+
+def _log_access(access: Access) -> None:
+    """Say at startup whether the API needs keys (never which keys)."""
+    if access.is_open:
+        log.warning("AXIOM_API_KEYS is not set: the API is open, and anyone who can reach it sees every run")
+    else:
+        log.info(
+            "API keys required (%d configured); each run is visible only to the key that made it",
+            len(access.digests),
+        )
 
 
 def _freeze_heap() -> None:

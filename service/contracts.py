@@ -3,12 +3,14 @@
 Bounds live in the types (`Annotated[..., Meta(...)]`); rules that span fields live in
 `__post_init__` and raise `msgspec.ValidationError` with a message that starts with the field's
 path, so a 400 always names the field and the rule. Rules that need the server's settings (the
-scenario limit) are checked when a run is submitted (service.jobs).
+scenario limit) are checked when a run is submitted (service.jobs). A request body is decoded
+strictly (`decode_request`): a string is never a number or a boolean.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,6 +24,9 @@ from core.spec import MAX_LINEUPS, MAX_SCENARIOS, RunConfig
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 _TEXT = r"\S"  # at least one visible character
+# Unicode category Cc: NUL, TAB, LF, CR, DEL and the C1 set. Refused in every text a request
+# carries into a file or a log (ids and names), so no name can end a CSV line or a log record.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 DriverId = Annotated[str, Meta(min_length=1, max_length=64, pattern=_TEXT, description="unique in the slate")]
 Share = Annotated[float, Meta(ge=0.0, le=1.0)]
 Laps = Annotated[int, Meta(ge=0, le=MAX_LAPS)]
@@ -30,6 +35,12 @@ Points = Annotated[float, Meta(ge=-1e6, le=1e6)]
 
 def _invalid(field: str, rule: str) -> msgspec.ValidationError:
     return msgspec.ValidationError(f"{field}: {rule}")
+
+
+def _refuse_control(field: str, text: str | None) -> None:
+    found = None if text is None else _CONTROL.search(text)
+    if found is not None:
+        raise _invalid(field, f"must not contain control characters (found U+{ord(found.group()):04X})")
 
 
 class ScenarioConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -141,10 +152,13 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     ) = None
 
     def __post_init__(self) -> None:
+        _refuse_control("slate_id", self.slate_id)
         laps = self.scenario_config.laps()
         seen: set[str] = set()
         for i, d in enumerate(self.drivers):
             where = f"drivers[{i}]"
+            for name in ("driver_id", "name", "site_player_id"):
+                _refuse_control(f"{where}.{name}", getattr(d, name))
             if d.driver_id in seen:
                 raise _invalid(f"{where}.driver_id", f"duplicate driver_id {d.driver_id!r}")
             seen.add(d.driver_id)
@@ -291,8 +305,40 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     device: Literal["cpu", "gpu"]
     workers: int
     queue: QueueCounts
+    auth: Annotated[
+        Literal["api_keys", "open"],
+        Meta(description="api_keys: every runs request needs a key; open: AXIOM_API_KEYS is not set"),
+    ] = "open"
 
 
-REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)
+REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)  # strict: for requests the service stored itself
+
+
+def _json_number(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+# JSON has one number type, and JSON Schema's "integer" takes 5000.0: a number without a fraction
+# becomes an int here, so the strict conversion still takes it where an integer is due.
+_UNTYPED_DECODER = msgspec.json.Decoder(float_hook=_json_number)
+
+
+def decode_request(body: bytes) -> OptimizeRequest:
+    """The OptimizeRequest of a JSON body, decoded strictly: a string is never a number, a boolean
+    or null, and a number never a boolean ("salary": "5000" and "locked": 1 are refused, where
+    Litestar's own decoding would convert them); "salary": 5000.0 is 5000.
+
+    Raises:
+        msgspec.DecodeError: the body is not JSON, or is nested too deeply to decode.
+        msgspec.ValidationError: a field breaks a rule; the message names the field's path.
+    """
+    try:
+        tree = _UNTYPED_DECODER.decode(body)
+    except RecursionError:  # msgspec's depth guard; a traceback per request would flood the log
+        raise msgspec.DecodeError("nested too deeply") from None
+    return msgspec.convert(tree, OptimizeRequest, strict=True)
+
+
 RESPONSE_DECODER = msgspec.json.Decoder(OptimizeResponse)
 ENCODER = msgspec.json.Encoder()

@@ -1,4 +1,9 @@
-"""The sites' NASCAR lineup-upload files: written from site players, read back as player ids."""
+"""The sites' NASCAR lineup-upload files: written from site players, read back as player ids.
+
+Every cell written goes through `upload_cell`, which keeps a spreadsheet from reading it as a
+formula (OWASP's CSV-injection rule: a cell that starts with `=`, `+`, `-` or `@` gets a leading
+single quote, numbers excepted); a name or id with a control character is refused.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ from ._players import PathLike, SitePlayer, read_csv
 UPLOAD_SLOT = "D"
 
 _DK_CELL = re.compile(r".*\((\d+)\)|(\d+)")
+_FORMULA_START = ("=", "+", "-", "@")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: NUL, TAB, LF, CR, DEL, C1
 
 
 def write_draftkings_upload(path_or_file: PathLike | TextIO, lineups: Sequence[Sequence[SitePlayer]]) -> None:
@@ -68,8 +76,12 @@ def read_fanduel_upload(path: PathLike) -> list[list[str]]:
 
 
 def upload_cell(player: SitePlayer) -> str:
-    """A player as an upload file's cell: DraftKings `Name (ID)`, FanDuel the bare Id."""
-    return f"{player.name} ({player.site_id})" if player.site == "draftkings" else player.site_id
+    """A player as an upload file's cell: DraftKings `Name (ID)`, FanDuel the bare Id; a cell a
+    spreadsheet would take for a formula (`=HYPERLINK(...)`) starts with a single quote."""
+    cell = f"{player.name} ({player.site_id})" if player.site == "draftkings" else player.site_id
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size: int) -> None:
@@ -80,6 +92,10 @@ def check_lineups(lineups: Sequence[Sequence[SitePlayer]], site: SiteName, size:
             if player.site != site:
                 raise InvalidInput(
                     f"lineups[{i}]", f"{player.name!r} is a {player.site} player, not a {site} one"
+                )
+            if _CONTROL.search(player.name + player.site_id):  # it would end or split the file's line
+                raise InvalidInput(
+                    f"lineups[{i}]", f"{player.name!r} ({player.site_id!r}) holds a control character"
                 )
         if len({p.site_id for p in lineup}) != size:
             raise InvalidInput(f"lineups[{i}]", "holds the same driver twice")

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import logging
 import multiprocessing
 import os
 import secrets
@@ -33,12 +34,19 @@ from core.run import lineup_rules
 from ..contracts import ENCODER, Health, OptimizationStatus, OptimizeRequest
 from ..mapping import to_spec
 from ..settings import Settings
-from .store import RunStore, StoredResult
+from .store import NewRun, RunStore, StoredResult, StoreUnavailable
 from .worker import worker_main
 
 T = TypeVar("T")
 
-WRITE_LOCK_TIMEOUT = 30.0  # seconds a server write waits for another process's write lock
+log = logging.getLogger("axiom.service")
+
+# Seconds a client's write (submit, cancel) waits for another process's write lock before the
+# client gets 503 with Retry-After: long enough for any write of ours, short enough to answer.
+REQUEST_WRITE_TIMEOUT = 2.0
+RETRY_AFTER = 5  # seconds a client is told to wait when the database cannot take its write
+SUPERVISE_INTERVAL = 0.25  # seconds between the supervisor's looks at its workers
+MAX_SUPERVISE_BACKOFF = 5.0  # seconds, at most, between its retries while the database fails
 
 
 @runtime_checkable
@@ -50,17 +58,20 @@ class JobRegistry(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def submit(self, request: OptimizeRequest) -> OptimizationStatus:
-        """Validate the request (raising InvalidInput naming the field) and queue it."""
+    async def submit(self, request: OptimizeRequest, owner: str, client: str) -> OptimizationStatus:
+        """Validate the request (raising InvalidInput naming the field) and queue it for `owner`;
+        QueueFull when `client` has too many runs queued, StoreUnavailable when it cannot be stored."""
         ...
 
-    async def status(self, run_id: str) -> OptimizationStatus | None: ...
+    async def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
+        """The run's status, None when there is no such run or it is not `owner`'s."""
+        ...
 
-    async def result(self, run_id: str) -> StoredResult | None: ...
+    async def result(self, run_id: str, owner: str) -> StoredResult | None: ...
 
-    async def cancel(self, run_id: str) -> OptimizationStatus | None: ...
+    async def cancel(self, run_id: str, owner: str) -> OptimizationStatus | None: ...
 
-    async def list(self, limit: int) -> list[OptimizationStatus]: ...
+    async def list(self, limit: int, owner: str) -> list[OptimizationStatus]: ...
 
     async def health(self) -> Health: ...
 
@@ -75,7 +86,11 @@ class EmbeddedJobRegistry:
     retried after an asyncio sleep, so every other request goes on meanwhile (a busy handler
     would block the event loop, and with it every client, for as long as the lock is held).
     Reads (status, result, lists) never wait for a writer in WAL mode and use the first
-    connection."""
+    connection.
+
+    A worker process that dies is replaced and its run requeued (up to `settings.max_attempts`
+    computations); the supervisor that does it survives any error, and retries what it could not
+    write, with backoff, until the database takes it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -85,6 +100,7 @@ class EmbeddedJobRegistry:
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._supervisor: asyncio.Task[None] | None = None
+        self._dead: dict[int, str] = {}  # pid -> cause, of dead workers whose runs are not released yet
 
     @property
     def _db(self) -> RunStore:
@@ -92,28 +108,30 @@ class EmbeddedJobRegistry:
             raise RuntimeError("the job registry is not started")
         return self.store
 
-    async def _write(self, call: Callable[[RunStore], T]) -> T:
+    async def _write(self, call: Callable[[RunStore], T], timeout: float = REQUEST_WRITE_TIMEOUT) -> T:
         """`call` on the writing connection; while another process holds the write lock, it is
-        retried with the loop free, for up to WRITE_LOCK_TIMEOUT seconds."""
+        retried with the loop free, for up to `timeout` seconds. Raises StoreUnavailable when the
+        lock outlasts that or the database cannot be written (read-only, full, failing)."""
         if self._writes is None:
             raise RuntimeError("the job registry is not started")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + WRITE_LOCK_TIMEOUT
+        deadline = loop.time() + timeout
         delay = 0.0005
         while True:
             try:
                 return call(self._writes)
-            except sqlite3.OperationalError as error:
+            except sqlite3.Error as error:
                 if self._writes.db.in_transaction:  # never leave a half-done write behind
-                    self._writes.db.rollback()
+                    with contextlib.suppress(sqlite3.Error):
+                        self._writes.db.rollback()
                 if not _is_busy(error) or loop.time() > deadline:
-                    raise
+                    raise StoreUnavailable(_unavailable(error)) from error
             await asyncio.sleep(delay)
             delay = min(2 * delay, 0.01)
 
     async def start(self) -> None:
         self.store = RunStore(self.settings.database)
-        self.store.recover()
+        self.store.recover(self.settings.max_attempts)
         self._writes = RunStore(self.settings.database)
         self._writes.db.execute("PRAGMA busy_timeout=0")  # SQLITE_BUSY at once: see _write
         self._stop.clear()
@@ -156,20 +174,37 @@ class EmbeddedJobRegistry:
         self.workers[slot] = process
 
     async def _supervise(self) -> None:
-        """Fail the run of a worker that died, and start a new worker in its place."""
+        """Replace every worker that died and release its run, whatever goes wrong: an error (the
+        database locked, read-only or full) is logged and the next round tries again, later."""
+        delay = SUPERVISE_INTERVAL
         while not self._stop.is_set():
-            await asyncio.sleep(0.25)
-            for slot, process in list(self.workers.items()):
-                if process.is_alive() or self._stop.is_set():
-                    continue
-                pid = process.pid or -1
-                reason = (
-                    f"the worker process {pid} died (exit code {process.exitcode}) while computing this run"
-                )
-                await self._write(functools.partial(RunStore.fail_worker_runs, pid=pid, reason=reason))
-                self._spawn(slot)
+            await asyncio.sleep(delay)
+            try:
+                self._replace_dead_workers()
+                await self._release_dead_runs()
+                delay = SUPERVISE_INTERVAL
+            except Exception:
+                log.warning("worker supervision failed; retrying in %.1f s", delay, exc_info=True)
+                delay = min(2 * delay, MAX_SUPERVISE_BACKOFF)
 
-    async def submit(self, request: OptimizeRequest) -> OptimizationStatus:
+    def _replace_dead_workers(self) -> None:
+        for slot, process in list(self.workers.items()):
+            if process.is_alive() or self._stop.is_set():
+                continue
+            self._dead[process.pid or -1] = f"the worker computing it stopped (exit code {process.exitcode})"
+            self._spawn(slot)
+
+    async def _release_dead_runs(self) -> None:
+        for pid, cause in list(self._dead.items()):
+            release = functools.partial(
+                RunStore.release_worker_runs, pid=pid, cause=cause, max_attempts=self.settings.max_attempts
+            )
+            released = await self._write(release)
+            del self._dead[pid]
+            if released:
+                log.warning("a worker stopped while computing; its run went back to the queue or failed")
+
+    async def submit(self, request: OptimizeRequest, owner: str, client: str) -> OptimizationStatus:
         limit = self.settings.max_scenarios
         if request.scenario_config.n_scenarios > limit:
             raise InvalidInput("scenario_config.n_scenarios", f"must be at most {limit:,} on this server")
@@ -178,23 +213,29 @@ class EmbeddedJobRegistry:
             lineup_rules(spec)
         seed = secrets.randbelow(2**63) if request.random_seed is None else request.random_seed
         stored = msgspec.structs.replace(request, random_seed=seed)
-        run_id = secrets.token_hex(16)
-        raw = ENCODER.encode(stored)
+        run = NewRun(
+            run_id=secrets.token_hex(16),
+            request=ENCODER.encode(stored),
+            seed=seed,
+            spec_hash=spec.hash,
+            owner=owner,
+            client=client,
+        )
         return await self._write(
-            functools.partial(RunStore.insert, run_id=run_id, request=raw, seed=seed, spec_hash=spec.hash)
+            functools.partial(RunStore.insert, run=run, max_queued=self.settings.max_queued)
         )
 
-    async def status(self, run_id: str) -> OptimizationStatus | None:
-        return self._db.status(run_id)
+    async def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
+        return self._db.status(run_id, owner)
 
-    async def result(self, run_id: str) -> StoredResult | None:
-        return self._db.result(run_id)
+    async def result(self, run_id: str, owner: str) -> StoredResult | None:
+        return self._db.result(run_id, owner)
 
-    async def cancel(self, run_id: str) -> OptimizationStatus | None:
-        return await self._write(functools.partial(RunStore.cancel, run_id=run_id))
+    async def cancel(self, run_id: str, owner: str) -> OptimizationStatus | None:
+        return await self._write(functools.partial(RunStore.cancel, run_id=run_id, owner=owner))
 
-    async def list(self, limit: int) -> list[OptimizationStatus]:
-        return self._db.recent(limit)
+    async def list(self, limit: int, owner: str) -> list[OptimizationStatus]:
+        return self._db.recent(limit, owner)
 
     async def health(self) -> Health:
         devices = self._db.devices()
@@ -204,7 +245,14 @@ class EmbeddedJobRegistry:
         return Health(status=status, device=device, workers=alive, queue=self._db.counts())  # type: ignore[arg-type]
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
+def _unavailable(error: sqlite3.Error) -> str:
+    """What a client is told: why the database cannot take its write, never the raw error."""
+    if _is_busy(error):
+        return "the database is busy (another process holds its lock); retry shortly"
+    return "the database cannot be written now; retry shortly"
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
     """SQLITE_BUSY (any extended code): another connection holds the lock; nothing was written."""
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY

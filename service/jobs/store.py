@@ -3,7 +3,12 @@
 A worker claims the oldest pending run in one transaction, reports progress into its row, checks
 the row's cancel flag between chunks and solves, and stores the result as msgspec JSON. Each claim
 bumps the row's `attempt`, and every later write of the worker names that attempt, so a stale
-worker can never overwrite a newer one. One connection per process.
+worker can never overwrite a newer one. A run whose computation was cut short (its worker died,
+or the server stopped) goes back to the queue until it has been claimed `max_attempts` times;
+the seed makes every repeat identical. One connection per process.
+
+Each run has an owner (the digest of the API key that submitted it, "" while the API is open) and
+a client (what the queue cap counts against); a run is only ever read or cancelled by its owner.
 """
 
 from __future__ import annotations
@@ -33,7 +38,10 @@ CREATE TABLE IF NOT EXISTS runs (
     result BLOB,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     attempt INTEGER NOT NULL DEFAULT 0,
-    worker_pid INTEGER
+    worker_pid INTEGER,
+    owner TEXT NOT NULL DEFAULT '',
+    client TEXT NOT NULL DEFAULT '',
+    lost INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, seq);
 CREATE TABLE IF NOT EXISTS workers (
@@ -59,6 +67,29 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRun:
+    """A validated submission, ready to queue."""
+
+    run_id: str
+    request: bytes
+    seed: int
+    spec_hash: str
+    owner: str
+    client: str
+
+
+class QueueFull(Exception):
+    """The client already has as many runs pending or running as one client may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} runs may be pending or running at once; wait for one to finish")
+
+
+class StoreUnavailable(Exception):
+    """The database cannot take a write now (locked by another process, read-only, full)."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoredResult:
     status: OptimizationStatus
     result: bytes | None  # the OptimizeResponse as JSON, once completed
@@ -67,13 +98,24 @@ class StoredResult:
 class RunStore:
     """SQLite access shared by the server and its workers (one connection per process)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A database made by an earlier version lacks the ownership columns: add them (its runs
+        were made while the API was open, which is what the defaults say)."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        for column, kind in (("owner", "TEXT NOT NULL DEFAULT ''"), ("client", "TEXT NOT NULL DEFAULT ''")):
+            if column not in present:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        if "lost" not in present:
+            self.db.execute("ALTER TABLE runs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0")
+        self.db.execute("CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner, seq)")
 
     def close(self) -> None:
         self.db.close()
@@ -84,46 +126,61 @@ class RunStore:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the error that got us here is the one to raise
+                    self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
     # --- the server's side ---
 
-    def insert(self, run_id: str, request: bytes, seed: int, spec_hash: str) -> OptimizationStatus:
+    def insert(self, run: NewRun, max_queued: int) -> OptimizationStatus:
+        """Queue a run, unless its client already has `max_queued` runs pending or running."""
         created = now()
-        self.db.execute(
-            "INSERT INTO runs (run_id, status, created_at, request, seed, spec_hash) "
-            "VALUES (?, 'pending', ?, ?, ?, ?)",
-            (run_id, created, request, seed, spec_hash),
-        )
-        return OptimizationStatus(run_id=run_id, status="pending", progress=0.0, created_at=created)
+        with self.transaction() as db:
+            (queued,) = db.execute(
+                "SELECT COUNT(*) FROM runs WHERE client = ? AND status IN ('pending', 'running')",
+                (run.client,),
+            ).fetchone()
+            if queued >= max_queued:
+                raise QueueFull(max_queued)
+            db.execute(
+                "INSERT INTO runs (run_id, status, created_at, request, seed, spec_hash, owner, client) "
+                "VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (run.run_id, created, run.request, run.seed, run.spec_hash, run.owner, run.client),
+            )
+        return OptimizationStatus(run_id=run.run_id, status="pending", progress=0.0, created_at=created)
 
-    def status(self, run_id: str) -> OptimizationStatus | None:
-        row = self.db.execute(f"SELECT {_STATUS_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
+        row = self.db.execute(
+            f"SELECT {_STATUS_COLUMNS} FROM runs WHERE run_id = ? AND owner = ?", (run_id, owner)
+        ).fetchone()
         return None if row is None else _status(row)
 
-    def result(self, run_id: str) -> StoredResult | None:
+    def result(self, run_id: str, owner: str) -> StoredResult | None:
         row = self.db.execute(
-            f"SELECT {_STATUS_COLUMNS}, result FROM runs WHERE run_id = ?", (run_id,)
+            f"SELECT {_STATUS_COLUMNS}, result FROM runs WHERE run_id = ? AND owner = ?", (run_id, owner)
         ).fetchone()
         return None if row is None else StoredResult(_status(row[:7]), row[7])
 
-    def cancel(self, run_id: str) -> OptimizationStatus | None:
+    def cancel(self, run_id: str, owner: str) -> OptimizationStatus | None:
         """Pending runs are cancelled at once; running ones are flagged for their worker."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET status = 'cancelled', error = 'cancelled before it started', "
-                "finished_at = ? WHERE run_id = ? AND status = 'pending'",
-                (now(), run_id),
+                "finished_at = ? WHERE run_id = ? AND owner = ? AND status = 'pending'",
+                (now(), run_id, owner),
             )
             db.execute(
-                "UPDATE runs SET cancel_requested = 1 WHERE run_id = ? AND status = 'running'", (run_id,)
+                "UPDATE runs SET cancel_requested = 1 WHERE run_id = ? AND owner = ? AND status = 'running'",
+                (run_id, owner),
             )
-        return self.status(run_id)
+        return self.status(run_id, owner)
 
-    def recent(self, limit: int) -> list[OptimizationStatus]:
-        rows = self.db.execute(f"SELECT {_STATUS_COLUMNS} FROM runs ORDER BY seq DESC LIMIT ?", (limit,))
+    def recent(self, limit: int, owner: str) -> list[OptimizationStatus]:
+        rows = self.db.execute(
+            f"SELECT {_STATUS_COLUMNS} FROM runs WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit)
+        )
         return [_status(row) for row in rows]
 
     def counts(self) -> QueueCounts:
@@ -133,24 +190,18 @@ class RunStore:
     def devices(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT device FROM workers")]
 
-    def recover(self) -> int:
-        """Put runs a previous server left running back in the queue; forget its workers."""
+    def recover(self, max_attempts: int) -> int:
+        """Requeue (or, past max_attempts, fail) the runs a previous server left running; forget
+        its workers."""
         with self.transaction() as db:
             db.execute("DELETE FROM workers")
-            cursor = db.execute(
-                "UPDATE runs SET status = 'pending', progress = 0, worker_pid = NULL WHERE status = 'running'"
-            )
-        return cursor.rowcount
+            return _release(db, "status = 'running'", (), "the server stopped", max_attempts)
 
-    def fail_worker_runs(self, pid: int, reason: str) -> int:
+    def release_worker_runs(self, pid: int, cause: str, max_attempts: int) -> int:
+        """Requeue (or, past max_attempts, fail) the run of a worker that died."""
         with self.transaction() as db:
             db.execute("DELETE FROM workers WHERE pid = ?", (pid,))
-            cursor = db.execute(
-                "UPDATE runs SET status = 'failed', error = ?, finished_at = ? "
-                "WHERE status = 'running' AND worker_pid = ?",
-                (reason, now(), pid),
-            )
-        return cursor.rowcount
+            return _release(db, "status = 'running' AND worker_pid = ?", (pid,), cause, max_attempts)
 
     # --- a worker's side ---
 
@@ -202,6 +253,25 @@ class RunStore:
             "WHERE run_id = ? AND attempt = ? AND status = 'running'",
             (claim.run_id, claim.attempt),
         )
+
+
+def _release(
+    db: sqlite3.Connection, where: str, args: tuple[object, ...], cause: str, max_attempts: int
+) -> int:
+    """Put the running runs `where` selects back in the queue, or fail those whose computation
+    has now been lost max_attempts times, with the cause. (A worker that stops because its server
+    is stopping requeues its run itself, and that does not count.)"""
+    error = f"{cause} while computing this run, {max_attempts} time(s); it is not retried again"
+    retry = "lost + 1 < ?"
+    cursor = db.execute(
+        f"UPDATE runs SET worker_pid = NULL, lost = lost + 1, "
+        f"progress = CASE WHEN {retry} THEN 0 ELSE progress END, "
+        f"error = CASE WHEN {retry} THEN NULL ELSE ? END, "
+        f"finished_at = CASE WHEN {retry} THEN NULL ELSE ? END, "
+        f"status = CASE WHEN {retry} THEN 'pending' ELSE 'failed' END WHERE {where}",
+        (max_attempts, max_attempts, error, max_attempts, now(), max_attempts, *args),
+    )
+    return cursor.rowcount
 
 
 def _status(row: tuple[object, ...]) -> OptimizationStatus:

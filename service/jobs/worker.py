@@ -7,9 +7,13 @@ and exits when the server asks it to or when the server process is gone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import os
+import re
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -26,31 +30,50 @@ from ..mapping import response_for, to_spec
 from ..settings import enable_compilation_cache
 from .store import Claim, RunStore
 
+log = logging.getLogger("axiom.worker")
+
 SIMULATION_SHARE = 0.9  # of a run's progress; the lineup solves take the rest
 PROGRESS_INTERVAL = 0.1  # seconds between progress writes
 WORKER_NICENESS = 10  # computing yields the CPU to the server's event loop: polls stay fast
+MAX_BACKOFF = 2.0  # seconds, at most, between retries of a write the database refused
+# Seconds a write waits for another process's lock before it is retried (a long lock stalls a
+# progress write at most this long, and a result write retries until the lock goes).
+BUSY_TIMEOUT = 5.0
 
 
 def worker_main(
     database: str, jax_cache_dir: str, poll_interval: float, parent_pid: int, stop: Event
 ) -> None:
-    """A worker's whole life: start JAX once, then claim and compute runs until told to stop."""
+    """A worker's whole life: start JAX once, then claim and compute runs until told to stop.
+
+    No database error ends it: a write the database refuses (locked by another process for
+    longer than the busy timeout, read-only, full) is retried with backoff until it is taken, so
+    runs go on when the database recovers and a computed result is never dropped."""
     _die_with_parent()
     os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     enable_compilation_cache(Path(jax_cache_dir))
-    store = RunStore(Path(database))
-    store.register_worker(os.getpid(), "gpu" if jax.default_backend() in ("gpu", "cuda", "rocm") else "cpu")
 
-    def orphaned() -> bool:
-        return os.getppid() != parent_pid
+    def stopping() -> bool:
+        return stop.is_set() or os.getppid() != parent_pid
 
-    while not stop.is_set() and not orphaned():
-        claim = store.claim(os.getpid())
+    store = RunStore(Path(database), busy_timeout=BUSY_TIMEOUT)
+    device = "gpu" if jax.default_backend() in ("gpu", "cuda", "rocm") else "cpu"
+    _until_written(lambda: store.register_worker(os.getpid(), device), stopping)
+    idle = poll_interval
+    while not stopping():
+        try:
+            claim = store.claim(os.getpid())
+        except sqlite3.Error:
+            log.warning("the worker could not claim a run; retrying in %.1f s", idle, exc_info=True)
+            stop.wait(idle)
+            idle = min(2 * idle, MAX_BACKOFF)
+            continue
+        idle = poll_interval
         if claim is None:
             stop.wait(poll_interval)
             continue
-        _compute(store, claim, lambda: stop.is_set() or orphaned())
+        _compute(store, claim, stopping)
     store.close()
 
 
@@ -66,28 +89,60 @@ def _compute(store: RunStore, claim: Claim, stopping: Callable[[], bool]) -> Non
             else SIMULATION_SHARE + (1 - SIMULATION_SHARE) * share
         )
         if time.monotonic() - last_write >= PROGRESS_INTERVAL:
-            store.report_progress(claim, min(value, 0.99))
             last_write = time.monotonic()
+            with contextlib.suppress(sqlite3.Error):  # progress is a courtesy; the result is not
+                store.report_progress(claim, min(value, 0.99))
 
-    def should_cancel() -> bool:
-        return stopping() or store.cancel_requested(claim.run_id)
+    def cancel_requested() -> bool:
+        try:
+            return store.cancel_requested(claim.run_id)
+        except sqlite3.Error:
+            return False  # ask again at the next chunk
+
+    def finish(status: str, *, error: str | None = None, result: bytes | None = None) -> None:
+        _until_written(lambda: store.finish(claim, status, error=error, result=result), stopping)
 
     try:
         request = REQUEST_DECODER.decode(claim.request)
         result = run_optimization(
-            to_spec(request), seed=claim.seed, progress=progress, should_cancel=should_cancel
+            to_spec(request),
+            seed=claim.seed,
+            progress=progress,
+            should_cancel=lambda: stopping() or cancel_requested(),
         )
-        response = response_for(claim.run_id, request, result)
-        store.finish(claim, "completed", result=ENCODER.encode(response))
+        finish("completed", result=ENCODER.encode(response_for(claim.run_id, request, result)))
     except Cancelled as error:
-        if store.cancel_requested(claim.run_id):
-            store.finish(claim, "cancelled", error=str(error))
+        if cancel_requested():
+            finish("cancelled", error=str(error))
         else:  # the server is stopping: the run goes back to the queue
-            store.requeue(claim)
+            _until_written(lambda: store.requeue(claim), stopping)
     except AxiomError as error:
-        store.finish(claim, "failed", error=f"{type(error).__name__}: {error}")
-    except Exception as error:  # a bug: the run fails with the reason, the worker carries on
-        store.finish(claim, "failed", error=f"internal error: {type(error).__name__}: {error}")
+        finish("failed", error=f"{_kind(error)}: {error}")
+    except Exception:  # a bug: the run fails, the worker carries on, the log has the traceback
+        log.exception("internal error computing run %s", claim.run_id)
+        finish("failed", error="internal error; the server log has the details")
+
+
+def _until_written(write: Callable[[], object], stopping: Callable[[], bool]) -> bool:
+    """Run a database write until it is taken (True), or until the worker must stop (False: the
+    run is still `running`, and the next server start requeues it)."""
+    delay = 0.05
+    while True:
+        try:
+            write()
+            return True
+        except sqlite3.Error:
+            if stopping():
+                return False
+            log.warning("the database refused a write; retrying in %.1f s", delay, exc_info=True)
+            time.sleep(delay)
+            delay = min(2 * delay, MAX_BACKOFF)
+
+
+def _kind(error: AxiomError) -> str:
+    """The kind of a core error in words (Infeasible -> "infeasible", SolverFailed -> "solver
+    failed"), for a client who should not see Python's class names."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower()
 
 
 def _die_with_parent() -> None:

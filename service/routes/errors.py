@@ -15,12 +15,14 @@ from litestar.exceptions import HTTPException, TooManyRequestsException, Validat
 from core.errors import AxiomError, Cancelled, Infeasible, InvalidInput, SolverFailed
 
 from ..contracts import ErrorDetail
+from ..jobs import RETRY_AFTER, QueueFull, StoreUnavailable
 
 log = logging.getLogger("axiom.service")
 
 _MSGSPEC_PATH = re.compile(r"^(?P<rule>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 _FIELD_PREFIX = re.compile(r"^(?P<field>[A-Za-z_][\w.\[\]]*): (?P<rule>.*)$", re.DOTALL)
+_NO_DATA = "Object missing required field `data`"
 
 
 def _error(
@@ -56,6 +58,8 @@ def _validation(_: Request, error: ValidationException) -> Response:
     cause = error.__cause__
     if isinstance(cause, msgspec.DecodeError) and not isinstance(cause, msgspec.ValidationError):
         return _error(400, f"malformed JSON: {cause}")
+    if str(cause) == _NO_DATA:  # Litestar leaves `data` out when, and only when, the body is empty
+        return _error(400, "request body is empty")
     items = [item for item in error.extra or [] if isinstance(item, dict)]
     if not items:
         return _error(400, str(error.detail))
@@ -69,6 +73,8 @@ def _validation(_: Request, error: ValidationException) -> Response:
 
 
 def _msgspec(_: Request, error: msgspec.MsgspecError) -> Response:
+    if isinstance(error, msgspec.DecodeError) and not isinstance(error, msgspec.ValidationError):
+        return _error(400, f"malformed JSON: {error}")
     field, rule = split_validation_message(str(error))
     return _error(400, rule, field)
 
@@ -90,12 +96,18 @@ def _http(_: Request, error: HTTPException) -> Response:
     return _error(error.status_code, str(error.detail), headers=dict(error.headers or {}) or None)
 
 
-def _conflict(_: Request, error: AxiomError) -> Response:
-    return _error(409, f"{type(error).__name__}: {error}")
+def _conflict(request: Request, error: AxiomError) -> Response:
+    return _refused(request, error, 409)
 
 
-def _solver(_: Request, error: SolverFailed) -> Response:
-    return _error(503, f"SolverFailed: {error}")
+def _solver(request: Request, error: SolverFailed) -> Response:
+    return _refused(request, error, 503)
+
+
+def _refused(request: Request, error: AxiomError, status: int) -> Response:
+    """A core error's message, without its class: the class names code, which is the log's."""
+    log.info("%s %s: %d %s: %s", request.method, request.url.path, status, type(error).__name__, error)
+    return _error(status, str(error))
 
 
 def _internal(request: Request, error: Exception) -> Response:
@@ -103,7 +115,18 @@ def _internal(request: Request, error: Exception) -> Response:
     return _error(500, "internal error; the server log has the details")
 
 
+def _queue_full(_: Request, error: QueueFull) -> Response:
+    return _error(429, str(error), headers={"Retry-After": str(RETRY_AFTER)})
+
+
+def _store_unavailable(_: Request, error: StoreUnavailable) -> Response:
+    log.warning("a write was refused: %s", error.__cause__)
+    return _error(503, str(error), headers={"Retry-After": str(RETRY_AFTER)})
+
+
 EXCEPTION_HANDLERS = {
+    QueueFull: _queue_full,
+    StoreUnavailable: _store_unavailable,
     InvalidInput: _invalid_input,
     Infeasible: _conflict,
     Cancelled: _conflict,

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, Parameter
 
+from ..access import require_key
 from ..contracts import (
     RESPONSE_DECODER,
     ErrorDetail,
@@ -23,10 +24,13 @@ from ..contracts import (
 )
 from ..jobs import JobRegistry, StoredResult
 from ..mapping import AXIOM_IDS, write_lineups_csv
+from .bodies import StrictOptimizeRequest
 
 PREFIX = "/api/v1/optimize"
 UPLOAD_IDS = "X-Axiom-Upload-Ids"  # "site": the site's player IDs; "axiom": Axiom's driver_ids
 Registry = NamedDependency[JobRegistry]
+Owner = NamedDependency[str]  # whose runs the request may see (service.access)
+Client = NamedDependency[str]  # what the queue cap counts against (service.access)
 RequestBody = Annotated[OptimizeRequest, Body(media_type=RequestEncodingType.JSON)]
 RunId = Annotated[str, Parameter(max_length=64, description="the id POST returned")]
 
@@ -62,30 +66,35 @@ _POLL_RESPONSES = {
 class OptimizeController(Controller):
     path = PREFIX
     tags = ["optimize"]
+    guards = [require_key]  # 401 without a valid key when AXIOM_API_KEYS is set
 
     @post(
         "/",
         status_code=202,
         summary="Submit an optimization; returns at once with the run's status",
+        dto=StrictOptimizeRequest,  # the body is decoded strictly: "5000" is not a salary
+        return_dto=None,
         responses={
             400: ResponseSpec(ErrorDetail, description="a field breaks a rule (field names it)"),
             413: ResponseSpec(ErrorDetail, description="the body is too large"),
             429: ResponseSpec(ErrorDetail, description="too many submissions; see Retry-After"),
         },
     )
-    async def submit(self, data: RequestBody, registry: Registry) -> Response[OptimizationStatus]:
-        status = await registry.submit(data)
+    async def submit(
+        self, data: RequestBody, registry: Registry, owner: Owner, client: Client
+    ) -> Response[OptimizationStatus]:
+        status = await registry.submit(data, owner, client)
         return Response(status, status_code=202, headers={"Location": f"{PREFIX}/{status.run_id}/status"})
 
     @get("/", summary="Recent runs, newest first")
     async def list_runs(
-        self, registry: Registry, limit: Annotated[int, Parameter(ge=1, le=1000)] = 50
+        self, registry: Registry, owner: Owner, limit: Annotated[int, Parameter(ge=1, le=1000)] = 50
     ) -> list[OptimizationStatus]:
-        return await registry.list(limit)
+        return await registry.list(limit, owner)
 
     @get("/{run_id:str}/status", summary="A run's status and progress", responses={404: _POLL_RESPONSES[404]})
-    async def status(self, run_id: RunId, registry: Registry) -> OptimizationStatus:
-        status = await registry.status(run_id)
+    async def status(self, run_id: RunId, registry: Registry, owner: Owner) -> OptimizationStatus:
+        status = await registry.status(run_id, owner)
         if status is None:
             raise _not_found(run_id)
         return status
@@ -96,9 +105,9 @@ class OptimizeController(Controller):
         responses={200: ResponseSpec(OptimizeResponse, description="the run completed"), **_POLL_RESPONSES},
     )
     async def result(
-        self, run_id: RunId, registry: Registry
+        self, run_id: RunId, registry: Registry, owner: Owner
     ) -> Response[OptimizeResponse] | Response[OptimizationStatus] | Response[RunError]:
-        stored = await registry.result(run_id)
+        stored = await registry.result(run_id, owner)
         if stored is None:
             raise _not_found(run_id)
         early = _unfinished(stored)
@@ -115,8 +124,8 @@ class OptimizeController(Controller):
         media_type="text/csv",
         responses=_POLL_RESPONSES,
     )
-    async def lineups_csv(self, run_id: RunId, registry: Registry) -> Response[str]:
-        stored = await registry.result(run_id)
+    async def lineups_csv(self, run_id: RunId, registry: Registry, owner: Owner) -> Response[str]:
+        stored = await registry.result(run_id, owner)
         if stored is None:
             raise _not_found(run_id)
         early = _unfinished(stored)
@@ -141,8 +150,8 @@ class OptimizeController(Controller):
         summary="Cancel a run (pending: at once; running: between chunks or solves)",
         responses={404: _POLL_RESPONSES[404]},
     )
-    async def cancel(self, run_id: RunId, registry: Registry) -> OptimizationStatus:
-        status = await registry.cancel(run_id)
+    async def cancel(self, run_id: RunId, registry: Registry, owner: Owner) -> OptimizationStatus:
+        status = await registry.cancel(run_id, owner)
         if status is None:
             raise _not_found(run_id)
         return status

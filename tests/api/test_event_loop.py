@@ -12,6 +12,7 @@ from pathlib import Path
 import msgspec
 from litestar.testing import TestClient
 
+from service.access import OPEN
 from service.app import create_app
 from service.contracts import OptimizeRequest
 from service.jobs import EmbeddedJobRegistry
@@ -30,15 +31,15 @@ def test_a_write_waiting_for_the_lock_leaves_the_loop_free(tmp_path: Path, make_
         registry = EmbeddedJobRegistry(settings_for(tmp_path))
         await registry.start()
         try:
-            first = await registry.submit(request)
+            first = await registry.submit(request, OPEN, "test")
             other = sqlite3.connect(tmp_path / "runs.db", isolation_level=None)
             other.execute("BEGIN IMMEDIATE")  # as a worker's progress write does
             started = time.monotonic()
             asyncio.get_running_loop().call_later(LOCK_HELD_S, other.execute, "COMMIT")
-            submitting = asyncio.create_task(registry.submit(request))
+            submitting = asyncio.create_task(registry.submit(request, OPEN, "test"))
             polled = []
             while not submitting.done():
-                status = await registry.status(first.run_id)
+                status = await registry.status(first.run_id, OPEN)
                 assert status is not None and status.status == "pending"
                 polled.append(time.monotonic() - started)
                 await asyncio.sleep(0.01)
@@ -47,8 +48,8 @@ def test_a_write_waiting_for_the_lock_leaves_the_loop_free(tmp_path: Path, make_
             other.close()
             assert waited >= LOCK_HELD_S * 0.9
             assert len(polled) >= 10 and polled[0] < LOCK_HELD_S / 2  # polls went on meanwhile
-            assert (await registry.status(stored.run_id)) == stored
-            cancelled = await registry.cancel(stored.run_id)
+            assert (await registry.status(stored.run_id, OPEN)) == stored
+            cancelled = await registry.cancel(stored.run_id, OPEN)
             assert cancelled is not None and cancelled.status == "cancelled"
         finally:
             await registry.stop()

@@ -7,20 +7,20 @@ import csv
 import io
 import os
 import signal
-import time
 
 import pytest
 from litestar.testing import TestClient
 
 from .conftest import MakeBody, wait_final, wait_until
 
-SLOW = {"n_lineups": 200}  # the MILP engine (a minimum exposure) solves each lineup: seconds in all
-
 
 def slow_body(make_body: MakeBody) -> dict:
-    body = make_body(**SLOW)
-    body["drivers"][0]["min_exposure"] = 0.01
-    return body
+    """A run that simulates for seconds (a million scenarios), reporting progress as it goes."""
+    return make_body(scenario_config={"track_id": "martinsville", "n_scenarios": 1_000_000})
+
+
+def simulating(status: dict) -> bool:
+    return status["status"] == "running" and 0 < status["progress"] < 0.5
 
 
 def test_completed_run_serves_lineups_csv_and_listing(
@@ -115,20 +115,20 @@ def test_infeasible_slate_and_unmeetable_condition_fail_their_runs(
     for run_id, expected in zip(runs, ("salary", "condition"), strict=True):
         status = wait_final(computing_client, run_id)
         assert status["status"] == "failed"
-        assert "Infeasible" in status["error"] and expected in status["error"]
+        assert status["error"].startswith("infeasible: ") and expected in status["error"]
         result = computing_client.get(f"/api/v1/optimize/{run_id}/result")
         assert result.status_code == 409
         assert result.json() == {"run_id": run_id, "status": "failed", "detail": status["error"]}
         assert computing_client.get(f"/api/v1/optimize/{run_id}/lineups.csv").status_code == 409
 
 
-def test_cancel_a_running_run_between_solves(computing_client: TestClient, make_body: MakeBody) -> None:
+def test_cancel_a_running_run_between_chunks(computing_client: TestClient, make_body: MakeBody) -> None:
     run_id = computing_client.post("/api/v1/optimize", json=slow_body(make_body)).json()["run_id"]
-    running = wait_until(computing_client, run_id, lambda s: s["progress"] > 0.9)  # solving lineups
+    running = wait_until(computing_client, run_id, simulating)
     assert running["status"] == "running"
     assert computing_client.delete(f"/api/v1/optimize/{run_id}").status_code == 200
     status = wait_final(computing_client, run_id, timeout=30)
-    assert status["status"] == "cancelled" and "lineups" in status["error"]
+    assert status["status"] == "cancelled" and "scenarios" in status["error"]
     assert status["progress"] < 1.0
     assert computing_client.get(f"/api/v1/optimize/{run_id}/result").status_code == 409
     # the worker carries on with the next run
@@ -136,24 +136,21 @@ def test_cancel_a_running_run_between_solves(computing_client: TestClient, make_
     assert wait_final(computing_client, follow)["status"] == "completed"
 
 
-def test_a_worker_that_dies_fails_its_run_and_is_replaced(
+def test_a_worker_that_dies_is_replaced_and_its_run_computed_again(
     computing_client: TestClient, make_body: MakeBody
 ) -> None:
+    """The run of a killed worker goes back to the queue and its replacement computes it (the
+    seed makes the repeat identical; tests/e2e/test_faults.py checks that, and the attempt cap)."""
     run_id = computing_client.post("/api/v1/optimize", json=slow_body(make_body)).json()["run_id"]
-    wait_until(computing_client, run_id, lambda s: s["progress"] > 0.9)
+    wait_until(computing_client, run_id, simulating)
     registry = computing_client.app.state.registry
     (worker,) = registry.workers.values()
     os.kill(worker.pid, signal.SIGKILL)
-    status = wait_final(computing_client, run_id, timeout=30)
-    assert status["status"] == "failed"
-    assert f"worker process {worker.pid} died" in status["error"] and "-9" in status["error"]
-    deadline = time.monotonic() + 10
-    while computing_client.get("/health").json()["workers"] != 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    status = wait_final(computing_client, run_id, timeout=120)
+    assert status["status"] == "completed", status
     (replacement,) = registry.workers.values()
     assert replacement.pid != worker.pid and replacement.is_alive()
-    follow = computing_client.post("/api/v1/optimize", json=make_body()).json()["run_id"]
-    assert wait_final(computing_client, follow)["status"] == "completed"
+    assert computing_client.get("/health").json()["workers"] == 1
 
 
 def test_the_seed_request_completes_with_a_six_driver_lineup(computing_client: TestClient) -> None:

@@ -28,20 +28,24 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp_path: Path, port: int) -> None:
-        self.tmp_path, self.port = tmp_path, port
+    def __init__(self, tmp_path: Path, port: int, **env: str) -> None:
+        self.tmp_path, self.port, self.env = tmp_path, port, env
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
-        env = os.environ | {
-            "AXIOM_DATABASE": str(self.tmp_path / "runs.db"),
-            "AXIOM_WORKERS": "1",
-            "AXIOM_RATE_LIMIT": "1000",
-            "AXIOM_CACHE_DIR": str(REPO / ".pytest_cache"),
-            "PYTHONPATH": str(REPO),
-        }
+        env = (
+            os.environ
+            | {
+                "AXIOM_DATABASE": str(self.tmp_path / "runs.db"),
+                "AXIOM_WORKERS": "1",
+                "AXIOM_RATE_LIMIT": "1000",
+                "AXIOM_CACHE_DIR": str(REPO / ".pytest_cache"),
+                "PYTHONPATH": str(REPO),
+            }
+            | self.env
+        )
         self.starts += 1
         log = (self.tmp_path / f"server-{self.starts}.log").open("wb")
         command = [
