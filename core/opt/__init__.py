@@ -9,6 +9,7 @@ from ._milp import Objective as Objective
 from ._milp import build_lineup_problem as build_lineup_problem
 from ._portfolio import DEFAULT_SMOOTHING as DEFAULT_SMOOTHING
 from ._portfolio import DEFAULT_TAIL as DEFAULT_TAIL
+from ._portfolio import PRICE_ROUNDS as PRICE_ROUNDS
 from ._portfolio import TARGET_QUANTILE as TARGET_QUANTILE
 from ._portfolio import LineupStats as LineupStats
 from ._portfolio import Portfolio as Portfolio

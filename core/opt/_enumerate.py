@@ -9,7 +9,7 @@ equal on random slates).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -100,62 +100,104 @@ def overlaps(masks: np.ndarray, mask: np.uint64) -> np.ndarray:
     return shared
 
 
+def driver_bits(drivers: np.ndarray) -> np.uint64:
+    """One mask with the bit of each driver index set."""
+    bits = np.left_shift(np.uint64(1), np.asarray(drivers).astype(np.uint64))
+    return np.uint64(np.bitwise_or.reduce(bits, initial=np.uint64(0)))
+
+
+@dataclass
+class Picks:
+    """The lineups a portfolio holds so far, and what they leave the next one.
+
+    The next lineup shares at most overlap_limit drivers with each earlier one, holds no driver
+    at its maximum exposure, and holds every driver whose minimum needs all the lineups still to
+    come (the MILP engine's rule: a minimum is met late, never early).
+    """
+
+    n_lineups: int
+    overlap_limit: int
+    min_counts: np.ndarray  # (D,) lineups each driver must appear in
+    max_counts: np.ndarray
+    lineups: list[tuple[int, ...]] = field(default_factory=list)
+    masks: list[np.uint64] = field(default_factory=list)
+    counts: np.ndarray = field(init=False)
+    forced_counts: np.ndarray = field(init=False)  # (D,) lineups that held a driver because it was forced
+
+    def __post_init__(self) -> None:
+        self.counts = np.zeros_like(self.max_counts)
+        self.forced_counts = np.zeros_like(self.max_counts)
+
+    @property
+    def full(self) -> bool:
+        return len(self.lineups) >= self.n_lineups
+
+    def must_hold(self) -> np.ndarray:
+        """(D,) bool: drivers the next lineup must hold."""
+        must: np.ndarray = self.min_counts - self.counts >= self.n_lineups - len(self.lineups)
+        return must
+
+    def forced(self) -> np.uint64:
+        return driver_bits(np.flatnonzero(self.must_hold()))
+
+    def saturated(self) -> np.uint64:
+        return driver_bits(np.flatnonzero(self.counts >= self.max_counts))
+
+    def allowed(self, masks: np.ndarray) -> np.ndarray:
+        """Which of these lineups may come next."""
+        forced = self.forced()
+        allowed: np.ndarray = ((masks & self.saturated()) == 0) & ((masks & forced) == forced)
+        for mask in self.masks:
+            allowed &= overlaps(masks, mask) <= self.overlap_limit
+        return allowed
+
+    def add(self, row: np.ndarray, mask: np.uint64) -> None:
+        self.forced_counts += self.must_hold()
+        self.lineups.append(tuple(int(i) for i in row))
+        self.masks.append(mask)
+        self.counts[row] += 1
+
+
 def pick_in_order(
     lineups: LineupSet,
     windows: Iterator[np.ndarray],
-    n_lineups: int,
+    picks: Picks,
     *,
-    overlap_limit: int,
-    max_counts: np.ndarray,
     on_pick: Callable[[int], None] | None = None,
 ) -> list[int]:
-    """Walk lineups window by window (best first), keeping each one compatible with those kept so far:
-    the greedy sequence the MILP produces when re-solved with an overlap cut per earlier lineup.
+    """Walk lineups window by window (best first), adding to `picks` each one the rules allow after
+    those picked so far: the greedy sequence the MILP produces when re-solved with an overlap cut
+    per earlier lineup.
 
-    Returns indices into `lineups`; fewer than n_lineups when the rules allow no more.
+    Stops when the portfolio is full, when the windows run out, or when a minimum exposure starts
+    to force a driver into every remaining lineup (the caller then walks the lineups that hold it).
+    Returns the indices into `lineups` picked here.
     """
-    picked: list[int] = []
-    counts = np.zeros_like(max_counts)
+    found: list[int] = []
+    forced = picks.forced()
     for window in windows:
-        allowed = _allowed(lineups.masks[window], lineups, picked, overlap_limit, counts, max_counts)
+        masks = lineups.masks[window]
+        allowed = picks.allowed(masks)
         position = 0
-        while len(picked) < n_lineups:
+        while not picks.full:
             free = np.flatnonzero(allowed[position:])
             if free.size == 0:
                 break
             position += int(free[0])
             choice = int(window[position])
-            picked.append(choice)
-            counts[lineups.rows[choice]] += 1
+            found.append(choice)
+            picks.add(lineups.rows[choice], lineups.masks[choice])
             if on_pick is not None:
-                on_pick(len(picked))
-            allowed &= overlaps(lineups.masks[window], lineups.masks[choice]) <= overlap_limit
-            allowed &= (lineups.masks[window] & _saturated(counts, max_counts)) == 0
-        if len(picked) == n_lineups:
+                on_pick(len(picks.lineups))
+            if picks.forced() != forced:
+                return found
+            allowed &= overlaps(masks, lineups.masks[choice]) <= picks.overlap_limit
+            allowed &= (masks & picks.saturated()) == 0
+        if picks.full:
             break
-    return picked
+    return found
 
 
 def _windows(order: np.ndarray) -> Iterator[np.ndarray]:
     for start in range(0, order.size, WINDOW):
         yield order[start : start + WINDOW]
-
-
-def _saturated(counts: np.ndarray, max_counts: np.ndarray) -> np.uint64:
-    full = np.flatnonzero(counts >= max_counts)
-    bits = np.left_shift(np.uint64(1), full.astype(np.uint64))
-    return np.uint64(np.bitwise_or.reduce(bits, initial=np.uint64(0)))
-
-
-def _allowed(
-    masks: np.ndarray,
-    lineups: LineupSet,
-    picked: list[int],
-    overlap_limit: int,
-    counts: np.ndarray,
-    max_counts: np.ndarray,
-) -> np.ndarray:
-    allowed: np.ndarray = (masks & _saturated(counts, max_counts)) == 0
-    for choice in picked:
-        allowed &= overlaps(masks, lineups.masks[choice]) <= overlap_limit
-    return allowed

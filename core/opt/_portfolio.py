@@ -1,23 +1,32 @@
 """Portfolios of lineups against a points matrix (scenarios x drivers), by objective.
 
-Two engines give the same answers where both apply: the enumeration path scores every
-salary-feasible lineup at once (fast; covers caps, floors, locks, excludes, overlap and maximum
-exposure), and the CVXPY/HiGHS model handles every rule, minimum exposures included.
+A portfolio is a sequence: each lineup the best by the objective's score (mean points, the
+floor's tail mean, the upside's gain in coverage) among those the rules allow after the earlier
+ones. Its objective is the sum of those scores. Two engines build it: the enumeration path scores
+every salary-feasible lineup at once (fast) and the CVXPY/HiGHS model is the reference; they give
+the same lineups. A minimum exposure is met late in both: a driver enters every remaining lineup
+once its minimum needs them all, and a joint model takes over when that leaves no lineup. Those
+forced last lineups cost points, so for mean and floor the enumeration path also walks sequences
+with prices on the drivers it had to force and keeps the best portfolio by the objective: never
+worse than the model's, which is the unpriced sequence (price_rounds=0 gives it exactly).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from ..errors import Cancelled, Infeasible
+from ..errors import Infeasible, SolverFailed
 from ..progress import Progress, ShouldCancel
-from ._enumerate import LineupSet, best_first, enumerate_lineups, pick_in_order
-from ._milp import LineupProblem, Objective, build_lineup_problem, solve_joint_portfolio, tail_count
+from ._by_model import by_milp, joint_fallback
+from ._context import Context
+from ._enumerate import LineupSet, Picks, best_first, driver_bits, enumerate_lineups, overlaps, pick_in_order
+from ._milp import Objective, tail_count
 from ._rules import LineupRules, check_feasible, check_portfolio
 
 Engine = Literal["auto", "enumeration", "milp"]
@@ -26,6 +35,8 @@ DEFAULT_TAIL = 0.2  # floor: mean of the worst 20% of scenarios
 DEFAULT_SMOOTHING = 0.3  # upside: logistic width of a hit, as a share of a lineup's spread
 TARGET_QUANTILE = 0.99  # upside: default target, a quantile of the mean-optimal lineup's points
 MIN_CANDIDATES = 4_096
+PRICE_ROUNDS = 5  # priced sequences tried after the unpriced one (minimum exposures; mean, floor)
+PRICE_STEP = 0.4  # a round moves a price by up to this share of the scores' spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +75,7 @@ def build_portfolio(
     driver_ids: tuple[str, ...] | None = None,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    price_rounds: int = PRICE_ROUNDS,
 ) -> Portfolio:
     """Pick n_lineups lineups for `objective` and describe each one over the scenarios.
 
@@ -71,16 +83,23 @@ def build_portfolio(
     earlier ones, ...). upside: each lineup adds the most scenarios in which no earlier lineup
     reached the target (the marginal gain in P(at least one lineup beats the target)). floor:
     like mean, ranking lineups by the mean of their worst `tail` share of scenarios.
+
+    With minimum exposures the enumeration engine also tries up to `price_rounds` sequences with
+    prices on under-exposed drivers (mean and floor) and keeps the one with the highest sum of
+    scores; 0 gives the MILP engine's sequence.
     """
     ids = driver_ids or tuple(str(i) for i in range(rules.n_drivers))
     check_feasible(rules, ids, n_lineups)
     points = np.asarray(points, dtype=np.float64)
-    chosen_engine = _choose_engine(rules, engine)
+    chosen_engine = _choose_engine(engine)
     lineups = _enumerate(rules) if chosen_engine == "enumeration" else None
     if target is None:
         target = default_target(points, rules, time_limit=time_limit, lineups=lineups)
-    context = _Context(points, rules, n_lineups, target, tail, time_limit, progress, should_cancel, smoothing)
-    picked = _by_milp(context, objective) if lineups is None else _by_enumeration(context, objective, lineups)
+    context = Context(
+        points, rules, n_lineups, target, tail, time_limit, progress, should_cancel,
+        smoothing=smoothing, driver_ids=ids, price_rounds=price_rounds,
+    )  # fmt: skip
+    picked = by_milp(context, objective) if lineups is None else _by_enumeration(context, objective, lineups)
     if len(picked) < n_lineups:
         raise Infeasible(
             f"the rules allow only {len(picked)} lineups, {n_lineups} asked for "
@@ -104,9 +123,9 @@ def default_target(
     Portfolio exposure limits do not apply to this single reference lineup.
     """
     single = dataclasses.replace(rules, min_exposure=None, max_exposure=None)
-    context = _Context(points, single, 1, 0.0, DEFAULT_TAIL, time_limit, None, None)
+    context = Context(points, single, 1, 0.0, DEFAULT_TAIL, time_limit, None, None)
     if lineups is None:
-        best = _by_milp(context, "mean")[0]
+        best = by_milp(context, "mean")[0]
     else:
         best = tuple(int(i) for i in lineups.rows[int(np.argmax(lineups.totals(points.mean(axis=0))))])
     return float(np.quantile(points[:, best].sum(axis=1), TARGET_QUANTILE))
@@ -137,31 +156,8 @@ def _p_any(points: np.ndarray, lineups: list[tuple[int, ...]], target: float) ->
     return float(hit.mean())
 
 
-def _choose_engine(rules: LineupRules, engine: Engine) -> Engine:
-    if engine == "auto":
-        return "milp" if rules.has_min_exposure() else "enumeration"
-    if engine == "enumeration" and rules.has_min_exposure():
-        raise Infeasible("minimum exposures need the MILP engine (engine='milp' or 'auto')")
-    return engine
-
-
-@dataclass(frozen=True)
-class _Context:
-    points: np.ndarray
-    rules: LineupRules
-    n_lineups: int
-    target: float
-    tail: float
-    time_limit: float
-    progress: Progress | None
-    should_cancel: ShouldCancel | None
-    smoothing: float = 0.0
-
-    def step(self, done: int) -> None:
-        if self.should_cancel is not None and self.should_cancel():
-            raise Cancelled(f"cancelled after {done} of {self.n_lineups} lineups")
-        if self.progress is not None:
-            self.progress(done, self.n_lineups)
+def _choose_engine(engine: Engine) -> Engine:
+    return "enumeration" if engine == "auto" else engine
 
 
 # --- enumeration engine ----------------------------------------------------------------------
@@ -174,40 +170,192 @@ def _enumerate(rules: LineupRules) -> LineupSet:
     return lineups
 
 
-def _by_enumeration(c: _Context, objective: Objective, lineups: LineupSet) -> list[tuple[int, ...]]:
-    mean = lineups.totals(c.points.mean(axis=0))
-    _, max_counts = c.rules.exposure_counts(c.n_lineups)
-    if objective == "mean":
-        scores = mean
-        pool = np.arange(len(lineups))
-    else:
-        pool = _candidates(c, lineups, mean, objective)
-        scores = _exact_scores(c, lineups, pool, objective)
-    subset = lineups if pool.size == len(lineups) else LineupSet(lineups.rows[pool], lineups.masks[pool])
-    if objective == "upside":
-        picked = _greedy_coverage(c, subset, scores, max_counts)
-    else:
-        windows = best_first(scores)
-        picked = pick_in_order(
-            subset, windows, c.n_lineups, overlap_limit=c.rules.overlap_limit, max_counts=max_counts,
-            on_pick=c.step,
-        )  # fmt: skip
-    return [tuple(int(i) for i in subset.rows[p]) for p in picked]
+def _by_enumeration(c: Context, objective: Objective, lineups: LineupSet) -> list[tuple[int, ...]]:
+    pools = _Pools(c, objective, lineups)
+    first = _sequence(c, pools, np.zeros(c.rules.n_drivers), on_pick=c.step)
+    best = first if objective == "upside" else _priced(c, pools, first)
+    if first.picks.full or not c.rules.has_min_exposure():
+        return best.picks.lineups
+    return _after_stuck(c, objective, first.picks, best)
 
 
-def _candidates(c: _Context, lineups: LineupSet, mean: np.ndarray, objective: Objective) -> np.ndarray:
-    """Lineups worth scoring exactly on every scenario, ranked by a normal approximation of the
-    objective (all of them when there are few)."""
-    size = max(MIN_CANDIDATES, 40 * c.n_lineups)
-    if len(lineups) <= size:
-        return np.arange(len(lineups))
+def _after_stuck(c: Context, objective: Objective, stuck: Picks, best: _Sequence) -> list[tuple[int, ...]]:
+    """The unpriced sequence found no next lineup. The model turns to the joint model there, and so
+    does this engine, keeping a complete priced sequence where it scores higher or the joint model
+    has no answer."""
+    try:
+        joint = joint_fallback(c, objective, stuck.must_hold(), len(stuck.lineups))
+    except (Infeasible, SolverFailed):
+        if best.picks.full:
+            return best.picks.lineups
+        raise
+    mean = c.points.mean(axis=0)
+    joint_value = float(sum(mean[list(lineup)].sum() for lineup in joint))
+    if best.picks.full and best.value > joint_value + 1e-9 * abs(joint_value):
+        return best.picks.lineups
+    return joint
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    lineups: LineupSet
+    scores: np.ndarray  # mean, floor: one per lineup; upside: soft hits (lineups, scenarios)
+    means: np.ndarray  # mean points per lineup (upside breaks ties by them)
+
+
+class _Pools:
+    """The lineups a sequence walks while some drivers are forced into every lineup, by those
+    drivers: every lineup that holds them (mean) or the best few thousand of those by a normal
+    approximation of the objective, scored exactly (upside, floor)."""
+
+    def __init__(self, c: Context, objective: Objective, lineups: LineupSet) -> None:
+        self.c, self.objective, self.lineups = c, objective, lineups
+        self.mean = lineups.totals(c.points.mean(axis=0))
+        self.locked = driver_bits(np.asarray(sorted(c.rules.locks), dtype=np.int64))  # in every lineup
+        self.approximation: np.ndarray | None = None
+        self.tail_means = np.full(len(lineups), np.nan)  # floor: each lineup's score, once computed
+        self.width: float | None = None  # upside: the logistic width, fixed by the first pool
+        self.cache: dict[int, _Pool] = {}
+
+    def holding(self, forced: np.uint64) -> _Pool:
+        key = int(forced & ~self.locked)
+        pool = self.cache.get(key)
+        if pool is None:
+            pool = self._build(np.uint64(key))
+            if self.objective != "upside":  # an upside pool's hits (lineups x scenarios) are too big to keep
+                self.cache[key] = pool
+        return pool
+
+    def refill(self, picks: Picks) -> _Pool | None:
+        """A fresh pool from the lineups the rules still allow, for a pool of the best few thousand
+        that ran dry (a mean pool holds every lineup already); None when no lineup is left."""
+        if self.objective == "mean":
+            return None
+        index = np.flatnonzero(picks.allowed(self.lineups.masks))
+        return self._scored(self._candidates(index)) if index.size else None
+
+    def _build(self, forced: np.uint64) -> _Pool:
+        masks = self.lineups.masks
+        index = np.arange(len(self.lineups)) if forced == 0 else np.flatnonzero((masks & forced) == forced)
+        if self.objective == "mean":
+            subset = _subset(self.lineups, index)
+            scores = self.mean if subset is self.lineups else self.mean[index]
+            return _Pool(subset, scores, scores)
+        return self._scored(self._candidates(index))
+
+    def _scored(self, index: np.ndarray) -> _Pool:
+        subset = _subset(self.lineups, index)
+        if self.objective == "floor":
+            new = index[np.isnan(self.tail_means[index])]  # pools overlap: score each lineup once
+            self.tail_means[new] = _tail_means(self.c, _subset(self.lineups, new))
+            return _Pool(subset, self.tail_means[index], self.mean[index])
+        totals = _candidate_points(self.c, subset)
+        if self.width is None:
+            self.width = self.c.smoothing * float(totals.std(axis=1).mean())
+        return _Pool(subset, _soft_hits(totals, self.c.target, self.width), totals.mean(axis=1))
+
+    def _candidates(self, index: np.ndarray) -> np.ndarray:
+        """Lineups worth scoring exactly on every scenario (all of them when there are few)."""
+        size = max(MIN_CANDIDATES, 40 * self.c.n_lineups)
+        if index.size <= size:
+            return index
+        if self.approximation is None:
+            self.approximation = _approximation(self.c, self.lineups, self.mean, self.objective)
+        return index[np.sort(np.argpartition(-self.approximation[index], size)[:size])]
+
+
+def _subset(lineups: LineupSet, index: np.ndarray) -> LineupSet:
+    if index.size == len(lineups):
+        return lineups
+    return LineupSet(lineups.rows[index], lineups.masks[index])
+
+
+@dataclass(frozen=True, slots=True)
+class _Sequence:
+    picks: Picks
+    value: float  # the portfolio objective: the sum of the lineups' scores, prices left out
+
+
+def _sequence(c: Context, pools: _Pools, prices: np.ndarray, *, on_pick: Callable[[int], None]) -> _Sequence:
+    """Lineups one after another, each the best by its score plus the prices of its drivers among
+    those the rules allow after the earlier ones, walking the pool of the drivers forced in."""
+    minimum, maximum = c.rules.exposure_counts(c.n_lineups)
+    picks = Picks(c.n_lineups, c.rules.overlap_limit, minimum, maximum)
+    open_share = np.ones(c.points.shape[0], np.float32)  # upside: P(no lineup reached the target)
+    value = 0.0
+    pool: _Pool | None = pools.holding(picks.forced())
+    while pool is not None:
+        forced = picks.forced()
+        if pools.objective == "upside":
+            value += _greedy_coverage(pool, picks, open_share, on_pick)
+        else:
+            found = pick_in_order(
+                pool.lineups, best_first(_with_prices(pool, prices)), picks, on_pick=on_pick
+            )
+            value += float(pool.scores[found].sum())
+        if picks.full:
+            break
+        # Either a minimum now forces a driver in, or the pool ran dry.
+        pool = pools.holding(picks.forced()) if picks.forced() != forced else pools.refill(picks)
+    return _Sequence(picks, value)
+
+
+def _with_prices(pool: _Pool, prices: np.ndarray) -> np.ndarray:
+    """Each lineup's score plus the prices of the drivers it holds."""
+    priced = pool.scores
+    for driver in np.flatnonzero(prices):
+        priced = priced + prices[driver] * ((pool.lineups.masks >> np.uint64(driver)) & np.uint64(1))
+    return priced
+
+
+def _priced(c: Context, pools: _Pools, unpriced: _Sequence) -> _Sequence:
+    """The best of the unpriced sequence and up to c.price_rounds sequences with prices on the
+    drivers it met a minimum exposure for by forcing them in.
+
+    Forced drivers fill the last lineups, which then share them and score the least; a price (points
+    added to every lineup holding the driver) brings it in earlier, where it costs less. Each round
+    moves a price by the driver's shortfall: the share of its minimum that was forced, or, below
+    zero, its appearances beyond the minimum. A sequence only counts if it is complete, and every
+    sequence keeps every rule, so the answer is never worse than the unpriced one.
+    """
+    minimum, _ = c.rules.exposure_counts(c.n_lineups)
+    priced = (minimum > 0) & (minimum < c.n_lineups)  # a minimum of every lineup is forced from the start
+    if not priced.any():
+        return unpriced
+    scale = _spread(pools.holding(np.uint64(0)).scores, c.n_lineups)
+    prices = np.zeros(c.rules.n_drivers)
+    best = last = unpriced
+    for round_ in range(c.price_rounds):
+        c.check_cancel(len(unpriced.picks.lineups))  # once a round: a caller's check can cost a query
+        free = last.picks.counts - last.picks.forced_counts
+        shortfall = (minimum - free) / np.maximum(minimum, 1)
+        step = PRICE_STEP * scale / (1 + round_ / 3)
+        moved = np.where(priced, np.maximum(prices + step * shortfall, 0.0), 0.0)
+        if np.array_equal(moved, prices):
+            break
+        prices = moved
+        last = _sequence(c, pools, prices, on_pick=lambda done: None)
+        if last.picks.full and (not best.picks.full or last.value > best.value + 1e-9 * abs(best.value)):
+            best = last
+    return best
+
+
+def _spread(scores: np.ndarray, n_lineups: int) -> float:
+    """The best score less the n_lineups-th best: the range a sequence spans, the scale of a price."""
+    rank = scores.size - 1 - min(n_lineups, scores.size - 1)
+    ranked = np.partition(scores, [rank, scores.size - 1])
+    return max(float(ranked[-1] - ranked[rank]), 1e-9)
+
+
+def _approximation(c: Context, lineups: LineupSet, mean: np.ndarray, objective: Objective) -> np.ndarray:
+    """Each lineup's objective under a normal approximation of its points."""
     std = np.sqrt(np.maximum(_lineup_variance(lineups, np.cov(c.points, rowvar=False)), 1e-12))
     if objective == "upside":
-        approx = (mean - c.target) / std  # P(beat) = Phi(approx) under normality
-    else:
-        z = _normal_quantile(c.tail)
-        approx = mean - std * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) / c.tail
-    return np.sort(np.argpartition(-approx, size)[:size])
+        approx: np.ndarray = (mean - c.target) / std  # P(beat) = Phi(approx) under normality
+        return approx
+    z = _normal_quantile(c.tail)
+    tail_mean: np.ndarray = mean - std * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) / c.tail
+    return tail_mean
 
 
 def _lineup_variance(lineups: LineupSet, covariance: np.ndarray) -> np.ndarray:
@@ -229,27 +377,28 @@ def _normal_quantile(p: float) -> float:
     return (low + high) / 2
 
 
-def _candidate_points(c: _Context, lineups: LineupSet, pool: np.ndarray) -> np.ndarray:
-    """Points of each candidate lineup in each scenario: (candidates, scenarios)."""
-    onehot = np.zeros((pool.size, c.rules.n_drivers))
-    np.put_along_axis(onehot, lineups.rows[pool].astype(np.int64), 1.0, axis=1)
+def _candidate_points(c: Context, lineups: LineupSet) -> np.ndarray:
+    """Points of each lineup in each scenario: (lineups, scenarios)."""
+    onehot = np.zeros((len(lineups), c.rules.n_drivers))
+    np.put_along_axis(onehot, lineups.rows.astype(np.int64), 1.0, axis=1)
     totals: np.ndarray = onehot @ c.points.T
     return totals
 
 
-def _exact_scores(c: _Context, lineups: LineupSet, pool: np.ndarray, objective: Objective) -> np.ndarray:
-    totals = _candidate_points(c, lineups, pool)
-    if objective == "upside":
-        return totals
+def _tail_means(c: Context, lineups: LineupSet) -> np.ndarray:
+    totals = _candidate_points(c, lineups)
     worst = tail_count(c.tail, totals.shape[1])
-    tail_mean: np.ndarray = np.partition(totals, worst - 1, axis=1)[:, :worst].mean(axis=1)
+    totals.partition(worst - 1, axis=1)  # in place: the matrix is large and used once
+    tail_mean: np.ndarray = totals[:, :worst].mean(axis=1)
     return tail_mean
 
 
 def _greedy_coverage(
-    c: _Context, lineups: LineupSet, totals: np.ndarray, max_counts: np.ndarray
-) -> list[int]:
-    """Add the lineup with the largest marginal gain in P(at least one lineup reaches the target).
+    pool: _Pool, picks: Picks, open_share: np.ndarray, on_pick: Callable[[int], None]
+) -> float:
+    """Add the lineup with the largest marginal gain in P(at least one lineup reaches the target),
+    until the portfolio is full, no lineup is allowed or a minimum forces a driver in; returns the
+    gains. `open_share` (per scenario, P(no lineup reached the target)) is updated in place.
 
     A scenario's hit is smoothed with a logistic kernel of width h = smoothing x the mean spread
     of the candidates' points (h = 0: the plain 0/1 hit the MILP counts), so that a handful of
@@ -257,23 +406,22 @@ def _greedy_coverage(
     objective is submodular), so old gains bound new ones and only the leaders are recomputed.
     Ties go to the higher mean, then the lower index.
     """
-    hit = _soft_hits(totals, c.target, c.smoothing * float(totals.std(axis=1).mean()))
-    mean = totals.mean(axis=1)
-    open_share = np.ones(totals.shape[1], np.float32)  # per scenario: P(no lineup reached the target)
+    hit, masks = pool.scores, pool.lineups.masks
     bound = hit.sum(axis=1, dtype=np.float64)
-    allowed = ~np.isin(lineups.rows, np.flatnonzero(max_counts <= 0)).any(axis=1)
-    counts = np.zeros_like(max_counts)
-    picked: list[int] = []
-    while len(picked) < c.n_lineups and allowed.any():
-        best = _best_gain(hit, open_share, bound, mean, np.asarray(allowed))
-        picked.append(best)
+    allowed = picks.allowed(masks)
+    forced = picks.forced()
+    gained = 0.0
+    while not picks.full and allowed.any():
+        best = _best_gain(hit, open_share, bound, pool.means, allowed)
+        gained += float(bound[best])
         open_share *= 1.0 - hit[best]
-        counts[lineups.rows[best]] += 1
-        full = np.flatnonzero(counts >= max_counts)
-        allowed &= np.bitwise_count(lineups.masks & lineups.masks[best]) <= c.rules.overlap_limit
-        allowed &= ~np.isin(lineups.rows, full).any(axis=1)
-        c.step(len(picked))
-    return picked
+        picks.add(pool.lineups.rows[best], masks[best])
+        on_pick(len(picks.lineups))
+        if picks.forced() != forced:
+            break
+        allowed &= overlaps(masks, masks[best]) <= picks.overlap_limit
+        allowed &= (masks & picks.saturated()) == 0
+    return gained
 
 
 def _soft_hits(totals: np.ndarray, target: float, width: float) -> np.ndarray:
@@ -298,64 +446,3 @@ def _best_gain(
             top = head[np.lexsort((head, -mean[head], -bound[head]))]
             return int(top[0])
         size *= 4
-
-
-# --- MILP engine ---------------------------------------------------------------------------
-
-
-def _by_milp(c: _Context, objective: Objective) -> list[tuple[int, ...]]:
-    points = None if objective == "mean" else c.points
-    problem = build_lineup_problem(c.rules, objective, n_cuts=c.n_lineups, points=points, tail=c.tail)
-    if objective == "mean":
-        problem.weights.value = c.points.mean(axis=0)
-    if objective == "upside":
-        assert problem.target is not None
-        problem.target.value = c.target
-        problem.weights.value = np.ones(c.points.shape[0])
-    minimum, maximum = c.rules.exposure_counts(c.n_lineups)
-    counts = np.zeros(c.rules.n_drivers, np.int64)
-    picked: list[tuple[int, ...]] = []
-    for k in range(c.n_lineups):
-        _set_bounds(problem, minimum - counts >= c.n_lineups - k, counts >= maximum)
-        try:
-            lineup = tuple(int(i) for i in problem.solve(c.time_limit))
-        except Infeasible:
-            if k == 0:
-                raise
-            if c.rules.has_min_exposure():
-                return _joint_fallback(c, objective)
-            break
-        picked.append(lineup)
-        counts[list(lineup)] += 1
-        _add_cut(problem, k, lineup, c.rules.overlap_limit)
-        if objective == "upside":
-            reached = c.points[:, list(lineup)].sum(axis=1) >= c.target
-            problem.weights.value = np.where(reached, 0.0, np.asarray(problem.weights.value))
-        c.step(len(picked))
-    return picked
-
-
-JOINT_LIMIT = 200_000  # pairs x drivers: the joint model's size limit
-
-
-def _joint_fallback(c: _Context, objective: Objective) -> list[tuple[int, ...]]:
-    size = c.n_lineups * (c.n_lineups - 1) // 2 * c.rules.n_drivers
-    if objective != "mean" or size > JOINT_LIMIT:
-        raise Infeasible(
-            "the lineup-by-lineup solve could not meet the minimum exposures (an earlier lineup left "
-            "later ones no way to reach them); the joint model covers only the mean objective for "
-            f"small portfolios ({c.n_lineups} lineups here)"
-        )
-    return solve_joint_portfolio(c.rules, c.points.mean(axis=0), c.n_lineups, c.time_limit)
-
-
-def _set_bounds(problem: LineupProblem, forced: np.ndarray, saturated: np.ndarray) -> None:
-    problem.lower.value = forced.astype(float)
-    problem.upper.value = (~saturated).astype(float)
-
-
-def _add_cut(problem: LineupProblem, row: int, lineup: tuple[int, ...], limit: int) -> None:
-    cuts, cut_limit = np.array(problem.cuts.value), np.array(problem.cut_limit.value)
-    cuts[row, list(lineup)] = 1.0
-    cut_limit[row] = limit
-    problem.cuts.value, problem.cut_limit.value = cuts, cut_limit

@@ -143,9 +143,10 @@ def check_feasible(rules: LineupRules, driver_ids: Sequence[str], n_lineups: int
     if over:
         raise Infeasible(f"minimum exposure above maximum exposure for {over}")
     if int(minimum.sum()) > n_lineups * rules.roster_size:
+        named = [driver_ids[int(i)] for i in np.flatnonzero(minimum > 0)]
         raise Infeasible(
             f"minimum exposures need {int(minimum.sum())} roster spots; {n_lineups} lineups have "
-            f"{n_lineups * rules.roster_size}"
+            f"{n_lineups * rules.roster_size} (drivers with a minimum or a lock: {named})"
         )
 
 

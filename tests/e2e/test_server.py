@@ -100,7 +100,7 @@ def request_body(seed: int, field_factory: Any) -> dict[str, Any]:
             "skill": d.skill,
             "aggression": d.aggression,
             "shadow_risk": d.shadow_risk,
-            "min_exposure": 0.5 if i == 0 else None,  # the MILP engine: a fraction of a second a run
+            "min_exposure": 0.5 if i == 0 else None,  # a minimum exposure: the priced enumeration path
         }
         for i, d in enumerate(field_factory(10, seed=10))
     ]

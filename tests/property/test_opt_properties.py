@@ -14,7 +14,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from core.errors import Infeasible
+from core.errors import Infeasible, SolverFailed
 from core.opt import LineupRules, Portfolio, build_portfolio, compile_rules
 from core.slate import DRAFTKINGS, FANDUEL, SiteRules
 from tests.opt_helpers import TAIL, best, cvar, feasible_lineups, random_points, totals
@@ -117,6 +117,15 @@ def check_rules(
         assert np.all(counts <= max_counts), (counts, max_counts)
 
 
+def exposure_counts(case: Case, n_lineups: int, shares: dict[str, float], *, minimum: bool) -> np.ndarray:
+    """Lineups each driver must appear in (minimum) or may appear in (maximum), from its share."""
+    counts = np.full(len(case.salaries), 0 if minimum else n_lineups)
+    for driver_id, share in shares.items():
+        exact = share * n_lineups
+        counts[case.ids.index(driver_id)] = np.ceil(exact - 1e-9) if minimum else np.floor(exact + 1e-9)
+    return counts
+
+
 # --- one lineup: both engines reach the brute-force optimum -----------------------------------------
 
 
@@ -210,9 +219,7 @@ def test_portfolios_keep_every_rule_and_engines_agree_on_the_mean_sequence(
     overlap = (
         case.site.roster_size - 1 if max_overlap is None else min(max_overlap, case.site.roster_size - 1)
     )
-    max_counts = np.full(len(case.salaries), n_lineups)
-    for driver_id, share in max_exposure.items():
-        max_counts[case.ids.index(driver_id)] = int(np.floor(share * n_lineups + 1e-9))
+    max_counts = exposure_counts(case, n_lineups, max_exposure, minimum=False)
     values = {}
     for engine in ("enumeration", "milp"):
         for objective in ("mean", "upside", "floor"):
@@ -271,15 +278,87 @@ def test_min_exposures_are_met(drawn: tuple[Case, int, dict[int, float]]) -> Non
     rules = case.rules(min_exposure={case.ids[i]: share for i, share in shares.items()})
     event(f"feasible: {feasible}")
     if not feasible:
-        with pytest.raises(Infeasible):
-            solve(case, rules, engine="auto", n_lineups=n_lineups)
+        for engine in ("enumeration", "milp"):
+            with pytest.raises(Infeasible) as caught:
+                solve(case, rules, engine=engine, n_lineups=n_lineups)
+            if len(case.lineups()) >= n_lineups:  # else no portfolio at all, minimums aside
+                assert any(case.ids[i] in str(caught.value) for i in shares), (engine, caught.value)
         return
     portfolio = solve(case, rules, engine="auto", n_lineups=n_lineups)
-    assert portfolio.engine == "milp"
+    assert portfolio.engine == "enumeration"
     lineups = [lineup.drivers for lineup in portfolio.lineups]
     check_rules(case, lineups, overlap=case.site.roster_size - 1)
     for i, count in minimum.items():
         assert sum(i in lineup for lineup in lineups) >= count, (i, count, lineups)
+
+
+@st.composite
+def exposure_cases(draw: st.DrawFn) -> tuple[Case, int, int | None, dict[str, float], dict[str, float]]:
+    """Portfolio cases with one to three minimum exposures besides the overlap and maximum limits.
+
+    The overlap limit stays loose (at least roster size - 2): under a tight one, packing the lineups
+    is a hard design problem on which the joint model the MILP engine falls back to can spend its
+    whole time limit (5 DraftKings lineups from 13 drivers sharing at most 2: over 60 s).
+    """
+    case, n_lineups, _, max_exposure = draw(portfolio_cases())
+    r = case.site.roster_size
+    max_overlap = draw(st.none() | st.integers(r - 2, r))
+    free = [i for i in range(len(case.salaries)) if i not in case.locks | case.excludes]
+    chosen = draw(st.lists(st.sampled_from(free), min_size=1, max_size=3, unique=True))
+    min_exposure = {case.ids[i]: draw(st.sampled_from([0.2, 0.34, 0.5, 0.8])) for i in chosen}
+    return case, n_lineups, max_overlap, min_exposure, max_exposure
+
+
+def lineup_scores(case: Case, lineups: list[tuple[int, ...]], objective: str) -> np.ndarray:
+    """Each lineup's score: mean points, or the mean of its worst TAIL share of scenarios (floor)."""
+    lineup_totals = totals(case.points, lineups)
+    return lineup_totals.mean(axis=1) if objective == "mean" else cvar(lineup_totals, TAIL)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(exposure_cases(), st.sampled_from(["mean", "floor"]))
+def test_min_exposure_portfolios_are_the_models_or_better(
+    drawn: tuple[Case, int, int | None, dict[str, float], dict[str, float]], objective: str
+) -> None:
+    """Unpriced (price_rounds=0), the enumeration engine gives the model's portfolio, score for
+    score; by default its portfolio's objective (the sum of the lineups' scores) is never lower,
+    and it fails only where the model does. Every rule holds in every portfolio.
+
+    Where the sequence finds no next lineup both engines turn to the joint model, which can need
+    minutes to settle a tight packing (8 FanDuel lineups from 8 drivers, sharing at most 3): a short
+    time limit makes that a failure (SolverFailed) like any other.
+    """
+    case, n_lineups, max_overlap, min_exposure, max_exposure = drawn
+    try:
+        rules = case.rules(max_overlap=max_overlap, min_exposure=min_exposure, max_exposure=max_exposure)
+    except Infeasible:  # a capped lock
+        return
+    min_counts = exposure_counts(case, n_lineups, min_exposure, minimum=True)
+    max_counts = exposure_counts(case, n_lineups, max_exposure, minimum=False)
+    runs = {"model": {"engine": "milp"}, "unpriced": {"engine": "enumeration", "price_rounds": 0}}
+    scores: dict[str, np.ndarray | None] = {}
+    for name, options in (runs | {"fast": {"engine": "auto"}}).items():
+        try:
+            portfolio = solve(
+                case, rules, objective=objective, n_lineups=n_lineups, tail=TAIL, time_limit=5.0, **options
+            )
+        except (Infeasible, SolverFailed):
+            scores[name] = None
+            continue
+        lineups = [lineup.drivers for lineup in portfolio.lineups]
+        check_rules(case, lineups, overlap=rules.overlap_limit, max_counts=max_counts)
+        counts = np.bincount([i for lineup in lineups for i in lineup], minlength=len(case.salaries))
+        assert np.all(counts >= min_counts), (name, counts, min_counts)
+        scores[name] = lineup_scores(case, lineups, objective)
+    event(f"model found a portfolio: {scores['model'] is not None}")
+    if scores["model"] is None:
+        assert scores["unpriced"] is None
+        return
+    assert scores["unpriced"] is not None and scores["fast"] is not None
+    np.testing.assert_allclose(scores["unpriced"], scores["model"], atol=1e-6)
+    gain = float(scores["fast"].sum() - scores["model"].sum())
+    event(f"priced portfolio better: {gain > 1e-6}")
+    assert gain >= -1e-6, (scores["fast"], scores["model"])
 
 
 # --- infeasible requests and determinism ------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""The model engine: the portfolio as a sequence of CVXPY/HiGHS solves (the reference), and the
+joint model that looks for any portfolio meeting the minimum exposures when a sequence is stuck."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import Infeasible
+from ._context import Context
+from ._milp import LineupProblem, Objective, build_lineup_problem, solve_joint_portfolio
+
+
+def by_milp(c: Context, objective: Objective) -> list[tuple[int, ...]]:
+    points = None if objective == "mean" else c.points
+    problem = build_lineup_problem(c.rules, objective, n_cuts=c.n_lineups, points=points, tail=c.tail)
+    if objective == "mean":
+        problem.weights.value = c.points.mean(axis=0)
+    if objective == "upside":
+        assert problem.target is not None
+        problem.target.value = c.target
+        problem.weights.value = np.ones(c.points.shape[0])
+    minimum, maximum = c.rules.exposure_counts(c.n_lineups)
+    counts = np.zeros(c.rules.n_drivers, np.int64)
+    picked: list[tuple[int, ...]] = []
+    for k in range(c.n_lineups):
+        _set_bounds(problem, minimum - counts >= c.n_lineups - k, counts >= maximum)
+        try:
+            lineup = tuple(int(i) for i in problem.solve(c.time_limit))
+        except Infeasible:
+            if c.rules.has_min_exposure():
+                return joint_fallback(c, objective, minimum - counts >= c.n_lineups - k, k)
+            if k == 0:
+                raise
+            break
+        picked.append(lineup)
+        counts[list(lineup)] += 1
+        _add_cut(problem, k, lineup, c.rules.overlap_limit)
+        if objective == "upside":
+            reached = c.points[:, list(lineup)].sum(axis=1) >= c.target
+            problem.weights.value = np.where(reached, 0.0, np.asarray(problem.weights.value))
+        c.step(len(picked))
+    return picked
+
+
+JOINT_LIMIT = 200_000  # pairs x drivers: the joint model's size limit
+
+
+def joint_fallback(
+    c: Context, objective: Objective, forced: np.ndarray, n_picked: int
+) -> list[tuple[int, ...]]:
+    """The sequence found no lineup the rules allow after its first n_picked, with the drivers in
+    `forced` (D,) bool needed in every remaining lineup: the joint model looks for any portfolio
+    that meets the minimums (the mean objective, small portfolios)."""
+    stuck = _stuck_reason(c, forced, n_picked)
+    size = c.n_lineups * (c.n_lineups - 1) // 2 * c.rules.n_drivers
+    if objective != "mean" or size > JOINT_LIMIT:
+        raise Infeasible(
+            f"{stuck}; the joint model, which would look for another portfolio, covers only the mean "
+            f"objective for small portfolios ({c.n_lineups} lineups here)"
+        )
+    try:
+        return solve_joint_portfolio(c.rules, c.points.mean(axis=0), c.n_lineups, c.time_limit)
+    except Infeasible:
+        raise Infeasible(f"{stuck}, and no portfolio of {c.n_lineups} lineups keeps every rule") from None
+
+
+def _stuck_reason(c: Context, forced: np.ndarray, n_picked: int) -> str:
+    assert c.rules.min_exposure is not None
+    held = c.names(np.flatnonzero(forced & (c.rules.min_exposure > 0)))
+    if not held:
+        return (
+            f"no lineup the rules allow follows lineup {n_picked} (max_overlap={c.rules.overlap_limit}; "
+            "exposure limits) while minimum exposures are still unmet"
+        )
+    return (
+        f"the lineup-by-lineup sequence cannot meet the minimum exposures of {held}: from lineup "
+        f"{n_picked + 1} on they need every lineup, and no lineup the rules allow after the earlier "
+        "ones holds them all"
+    )
+
+
+def _set_bounds(problem: LineupProblem, forced: np.ndarray, saturated: np.ndarray) -> None:
+    problem.lower.value = forced.astype(float)
+    problem.upper.value = (~saturated).astype(float)
+
+
+def _add_cut(problem: LineupProblem, row: int, lineup: tuple[int, ...], limit: int) -> None:
+    cuts, cut_limit = np.array(problem.cuts.value), np.array(problem.cut_limit.value)
+    cuts[row, list(lineup)] = 1.0
+    cut_limit[row] = limit
+    problem.cuts.value, problem.cut_limit.value = cuts, cut_limit
