@@ -24,6 +24,7 @@ from litestar.exceptions import NotAuthorizedException
 from .settings import Settings
 
 OPEN = ""  # the owner of every run while the API is open
+_OWNER = "axiom.owner"  # where a request's resolved owner is kept in its ASGI scope
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -50,7 +51,13 @@ class Access:
         when keys are on and the request carries no valid one."""
         if self.is_open:
             return OPEN
-        presented = _presented_key(connection)
+        scope: dict[str, Any] = connection.scope  # type: ignore[assignment]
+        if _OWNER not in scope:  # the limit, the guard and the handler all ask: hash the key once
+            scope[_OWNER] = self._match(_presented_key(connection))
+        owner: str | None = scope[_OWNER]
+        return owner
+
+    def _match(self, presented: str | None) -> str | None:
         if presented is None:
             return None
         digest = _digest(presented)

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax
-import numpy as np
 import pytest
 from hypothesis import settings
 
 from core.slate import Driver, Track
+from tests.fields import make_field
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -46,26 +46,6 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(_missing_shared_reason())
     return SHARED_DATA
-
-
-def make_field(n_drivers: int, *, seed: int = 0) -> list[Driver]:
-    """A random valid field: inputs in [0, 1], start positions a permutation, ids not in list order."""
-    rng = np.random.default_rng(seed)
-    starts = rng.permutation(n_drivers) + 1
-    inputs = rng.random((n_drivers, 3))
-    drivers = [
-        Driver(
-            driver_id=f"car-{(7 * i) % 101:03d}",
-            name=f"Driver {i}",
-            salary=int(5_000 + 100 * rng.integers(0, 60)),
-            start_position=int(starts[i]),
-            skill=float(inputs[i, 0]),
-            aggression=float(inputs[i, 1]),
-            shadow_risk=float(inputs[i, 2]),
-        )
-        for i in range(n_drivers)
-    ]
-    return [drivers[i] for i in rng.permutation(n_drivers)]
 
 
 @pytest.fixture(scope="session")

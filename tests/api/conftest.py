@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.fields import driver_body
 
 REPO = Path(__file__).resolve().parents[2]
 N_DRIVERS = 10
@@ -29,18 +30,7 @@ def make_body(field_factory: Callable[..., list[Any]]) -> MakeBody:
     """A valid OptimizeRequest body; keyword arguments override top-level fields."""
 
     def build(**overrides: Any) -> dict[str, Any]:
-        drivers = [
-            {
-                "driver_id": d.driver_id,
-                "name": d.name,
-                "salary": d.salary,
-                "start_position": d.start_position,
-                "skill": d.skill,
-                "aggression": d.aggression,
-                "shadow_risk": d.shadow_risk,
-            }
-            for d in field_factory(N_DRIVERS, seed=N_DRIVERS)
-        ]
+        drivers = [driver_body(d) for d in field_factory(N_DRIVERS, seed=N_DRIVERS)]
         body: dict[str, Any] = {
             "slate_id": "test-slate",
             "drivers": drivers,

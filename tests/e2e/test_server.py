@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fields import driver_body
+
 REPO = Path(__file__).resolve().parents[2]
 N_RUNS = 20
 
@@ -92,16 +94,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def request_body(seed: int, field_factory: Any) -> dict[str, Any]:
     drivers = [
-        {
-            "driver_id": d.driver_id,
-            "name": d.name,
-            "salary": d.salary,
-            "start_position": d.start_position,
-            "skill": d.skill,
-            "aggression": d.aggression,
-            "shadow_risk": d.shadow_risk,
-            "min_exposure": 0.5 if i == 0 else None,  # a minimum exposure: the priced enumeration path
-        }
+        driver_body(d) | {"min_exposure": 0.5 if i == 0 else None}  # a minimum exposure: the priced path
         for i, d in enumerate(field_factory(10, seed=10))
     ]
     return {

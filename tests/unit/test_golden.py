@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from core import ConstraintSpec, LapsLed, LineupSettings, get_track, run_optimization, run_simulation  # noqa: E402
 from core.slate import Driver  # noqa: E402
+from tests.fields import driver_body, make_field  # noqa: E402
 
 SCENARIO_ARRAYS = (
     "start_position",
@@ -43,21 +44,9 @@ SCENARIO_ARRAYS = (
 
 
 def _field(n_drivers: int, seed: int) -> list[Driver]:
-    rng = np.random.default_rng(seed)
-    starts = rng.permutation(n_drivers) + 1
-    inputs = rng.random((n_drivers, 3))
-    return [
-        Driver(
-            driver_id=f"car-{(7 * i) % 101:03d}",
-            name=f"Driver {i}",
-            salary=int(5_000 + 100 * rng.integers(0, 60)),
-            start_position=int(starts[i]),
-            skill=float(inputs[i, 0]),
-            aggression=float(inputs[i, 1]),
-            shadow_risk=float(inputs[i, 2]),
-        )
-        for i in range(n_drivers)
-    ]
+    """make_field's drivers in the order it made them (it returns them shuffled): the recorded
+    cases put their condition and lock on the first ones."""
+    return sorted(make_field(n_drivers, seed=seed), key=lambda d: int(d.name.split()[1]))
 
 
 def _bristol() -> tuple[tuple[Driver, ...], Any]:
@@ -183,17 +172,7 @@ def api_result() -> dict[str, Any]:
     from service.settings import Settings
 
     drivers = [
-        {
-            "driver_id": d.driver_id,
-            "name": d.name,
-            "salary": d.salary,
-            "start_position": d.start_position,
-            "skill": d.skill,
-            "aggression": d.aggression,
-            "shadow_risk": d.shadow_risk,
-            **({"min_laps_led": 3} if i == 0 else {}),
-            **({"locked": True} if i == 1 else {}),
-        }
+        driver_body(d) | ({"min_laps_led": 3} if i == 0 else {}) | ({"locked": True} if i == 1 else {})
         for i, d in enumerate(_field(10, seed=10))
     ]
     body = {
