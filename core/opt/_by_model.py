@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import Infeasible
 from ._context import Context
-from ._milp import LineupProblem, Objective, build_lineup_problem, solve_joint_portfolio
+from ._milp import LineupProblem, Objective, build_lineup_problem, mean_tie_break, solve_joint_portfolio
 
 
 def by_milp(c: Context, objective: Objective) -> list[tuple[int, ...]]:
@@ -16,9 +16,10 @@ def by_milp(c: Context, objective: Objective) -> list[tuple[int, ...]]:
     if objective == "mean":
         problem.weights.value = c.points.mean(axis=0)
     if objective == "upside":
-        assert problem.target is not None
+        assert problem.target is not None and problem.tie_break is not None
         problem.target.value = c.target
         problem.weights.value = np.ones(c.points.shape[0])
+        problem.tie_break.value = mean_tie_break(c.points.mean(axis=0), c.rules.roster_size)
     minimum, maximum = c.rules.exposure_counts(c.n_lineups)
     counts = np.zeros(c.rules.n_drivers, np.int64)
     picked: list[tuple[int, ...]] = []

@@ -33,6 +33,7 @@ class LineupProblem:
     cut_limit: cp.Parameter  # per row: at most this many shared drivers
     weights: cp.Parameter  # mean: points per driver; upside: value per scenario; floor: unused
     target: cp.Parameter | None  # upside only
+    tie_break: cp.Parameter | None = None  # upside only: per driver, a lineup's sum stays under 1/2
 
     def solve(self, time_limit: float) -> np.ndarray:
         """Solve; return the chosen driver indices. Raises Infeasible or SolverFailed."""
@@ -70,8 +71,9 @@ def build_lineup_problem(
 
     Args:
         rules: roster size, salaries, cap and floor (fixed for the slate).
-        objective: "mean" (expected points), "upside" (scenarios beating a target, each with a
-            weight: 1 for one lineup, 0 for scenarios an earlier lineup already covers), or
+        objective: "mean" (expected points), "upside" (scenarios reaching a target, each with a
+            weight: 1 for one lineup, 0 for scenarios an earlier lineup already covers; ties go
+            to the higher mean points through `tie_break`, as in the enumeration engine), or
             "floor" (lower-tail CVaR: the mean of the lineup's worst tail_count(tail, S) scenarios,
             as max_t t - sum((t - points_s)+) / k).
         n_cuts: room for overlap cuts against earlier lineups.
@@ -90,7 +92,7 @@ def build_lineup_problem(
         x <= upper,
         cuts @ x <= cut_limit,
     ]
-    target = None
+    target = tie_break = None
     if objective == "mean":
         weights = cp.Parameter(n)
         goal = weights @ x
@@ -98,12 +100,13 @@ def build_lineup_problem(
         assert points is not None
         n_scenarios = points.shape[0]
         weights, target = cp.Parameter(n_scenarios, nonneg=True), cp.Parameter()
+        tie_break = cp.Parameter(n)
         beats = cp.Variable(n_scenarios, boolean=True)
         # A lineup beats the target in scenario s only if its points reach it; big_m relaxes the
         # row when beats[s] = 0 (no lineup scores below roster_size x the worst driver score).
         big_m = float(max(0.0, -rules.roster_size * points.min())) + 1.0
         constraints.append(points @ x >= target * beats - big_m * (1 - beats))
-        goal = weights @ beats
+        goal = weights @ beats + tie_break @ x
     else:
         assert points is not None
         n_scenarios = points.shape[0]
@@ -115,7 +118,15 @@ def build_lineup_problem(
     problem = cp.Problem(cp.Maximize(goal), constraints)
     lower.value, upper.value = np.zeros(n), np.ones(n)
     cuts.value, cut_limit.value = np.zeros(cuts.shape), np.full(cuts.shape[0], rules.roster_size)
-    return LineupProblem(problem, x, lower, upper, cuts, cut_limit, weights, target)
+    return LineupProblem(problem, x, lower, upper, cuts, cut_limit, weights, target, tie_break)
+
+
+def mean_tie_break(mean_points: np.ndarray, roster_size: int) -> np.ndarray:
+    """Per-driver weights that order lineups by mean points but whose sums differ by under 1/2
+    between any two lineups: added to a count of scenarios, they break only its ties."""
+    spread = roster_size * float(np.ptp(mean_points))
+    weights: np.ndarray = 0.5 * (mean_points - mean_points.min()) / (spread + 1.0)
+    return weights
 
 
 def solve_joint_portfolio(

@@ -14,27 +14,30 @@ worse than the model's, which is the unpriced sequence (price_rounds=0 gives it 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-from ..errors import Infeasible, SolverFailed
+from ..errors import Infeasible, InvalidInput, SolverFailed
 from ..progress import Progress, ShouldCancel
 from ._by_model import by_milp, joint_fallback
 from ._context import Context
 from ._enumerate import LineupSet, Picks, best_first, driver_bits, enumerate_lineups, overlaps, pick_in_order
-from ._milp import Objective, tail_count
+from ._milp import Objective
 from ._rules import LineupRules, check_feasible, check_portfolio
+from ._scores import approximation, cover, gains, hit_counts, lineup_spread, tail_means, upside_hits
 
 Engine = Literal["auto", "enumeration", "milp"]
 
 DEFAULT_TAIL = 0.2  # floor: mean of the worst 20% of scenarios
-DEFAULT_SMOOTHING = 0.3  # upside: logistic width of a hit, as a share of a lineup's spread
+DEFAULT_SMOOTHING = 0.0  # upside: plain hits, the count both engines maximise (see build_portfolio)
 TARGET_QUANTILE = 0.99  # upside: default target, a quantile of the mean-optimal lineup's points
 MIN_CANDIDATES = 4_096
+# Lineups x scenarios scored exactly (upside, floor): every lineup of a 37-driver slate with a
+# 48,000 salary floor over 1,000 scenarios; a shortlist of 26,843 lineups over 10,000.
+EXACT_BUDGET = 2**28
 PRICE_ROUNDS = 5  # priced sequences tried after the unpriced one (minimum exposures; mean, floor)
 PRICE_STEP = 0.4  # a round moves a price by up to this share of the scores' spread
 
@@ -79,10 +82,16 @@ def build_portfolio(
 ) -> Portfolio:
     """Pick n_lineups lineups for `objective` and describe each one over the scenarios.
 
-    mean: the MILP sequence (best lineup, then the best one within the overlap limit of all
-    earlier ones, ...). upside: each lineup adds the most scenarios in which no earlier lineup
-    reached the target (the marginal gain in P(at least one lineup beats the target)). floor:
-    like mean, ranking lineups by the mean of their worst `tail` share of scenarios.
+    Each objective is one stated score that both engines maximise, lineup after lineup, among
+    the lineups the rules allow after the earlier ones (ties: the higher mean points, then the
+    engine's own order). mean: mean points. upside: the number of scenarios in which the lineup
+    reaches `target` and no earlier lineup did (the marginal gain in P(at least one lineup
+    reaches the target)). floor: the mean of the lineup's worst ceil(tail x S) scenarios.
+
+    `smoothing` > 0 is another objective, for the enumeration engine only: each hit counts as a
+    logistic of its distance to the target (width: smoothing x the candidates' mean spread), so
+    that a few tail scenarios weigh less; the model counts plain hits and refuses it.
+    `engine="auto"` is always the enumeration engine, minimum exposures included.
 
     With minimum exposures the enumeration engine also tries up to `price_rounds` sequences with
     prices on under-exposed drivers (mean and floor) and keeps the one with the highest sum of
@@ -92,6 +101,7 @@ def build_portfolio(
     check_feasible(rules, ids, n_lineups)
     points = np.asarray(points, dtype=np.float64)
     chosen_engine = _choose_engine(engine)
+    _check_smoothing(smoothing, objective, chosen_engine)
     lineups = _enumerate(rules) if chosen_engine == "enumeration" else None
     if target is None:
         target = default_target(points, rules, time_limit=time_limit, lineups=lineups)
@@ -157,7 +167,19 @@ def _p_any(points: np.ndarray, lineups: list[tuple[int, ...]], target: float) ->
 
 
 def _choose_engine(engine: Engine) -> Engine:
+    """auto is the enumeration engine whatever the rules: the engine never changes the objective."""
     return "enumeration" if engine == "auto" else engine
+
+
+def _check_smoothing(smoothing: float, objective: Objective, engine: Engine) -> None:
+    if not 0 <= smoothing:
+        raise InvalidInput("smoothing", f"must be at least 0, got {smoothing}")
+    if smoothing > 0 and objective == "upside" and engine == "milp":
+        raise InvalidInput(
+            "smoothing",
+            f"{smoothing} smooths the upside objective, which only the enumeration engine scores; "
+            "the model counts plain hits (smoothing=0)",
+        )
 
 
 # --- enumeration engine ----------------------------------------------------------------------
@@ -205,8 +227,8 @@ class _Pool:
 
 class _Pools:
     """The lineups a sequence walks while some drivers are forced into every lineup, by those
-    drivers: every lineup that holds them (mean) or the best few thousand of those by a normal
-    approximation of the objective, scored exactly (upside, floor)."""
+    drivers: every lineup that holds them (mean), or for upside and floor those _candidates
+    keeps (all of them up to EXACT_BUDGET), scored exactly."""
 
     def __init__(self, c: Context, objective: Objective, lineups: LineupSet) -> None:
         self.c, self.objective, self.lineups = c, objective, lineups
@@ -222,7 +244,7 @@ class _Pools:
         pool = self.cache.get(key)
         if pool is None:
             pool = self._build(np.uint64(key))
-            if self.objective != "upside":  # an upside pool's hits (lineups x scenarios) are too big to keep
+            if self.objective != "upside":  # an upside pool's hits (lineups x scenarios) are big to keep
                 self.cache[key] = pool
         return pool
 
@@ -247,20 +269,22 @@ class _Pools:
         subset = _subset(self.lineups, index)
         if self.objective == "floor":
             new = index[np.isnan(self.tail_means[index])]  # pools overlap: score each lineup once
-            self.tail_means[new] = _tail_means(self.c, _subset(self.lineups, new))
+            self.tail_means[new] = tail_means(self.c, _subset(self.lineups, new))
             return _Pool(subset, self.tail_means[index], self.mean[index])
-        totals = _candidate_points(self.c, subset)
         if self.width is None:
-            self.width = self.c.smoothing * float(totals.std(axis=1).mean())
-        return _Pool(subset, _soft_hits(totals, self.c.target, self.width), totals.mean(axis=1))
+            self.width = self.c.smoothing * lineup_spread(self.c, subset) if self.c.smoothing > 0 else 0.0
+        return _Pool(subset, upside_hits(self.c, subset, self.width), self.mean[index])
 
     def _candidates(self, index: np.ndarray) -> np.ndarray:
-        """Lineups worth scoring exactly on every scenario (all of them when there are few)."""
-        size = max(MIN_CANDIDATES, 40 * self.c.n_lineups)
+        """Lineups to score exactly on every scenario: all of them while lineups x scenarios stays
+        within EXACT_BUDGET (then the engine is exact), else a shortlist of that size (at least
+        MIN_CANDIDATES and 40 per lineup asked for) ranked by a normal approximation."""
+        n_scenarios = self.c.points.shape[0]
+        size = max(MIN_CANDIDATES, 40 * self.c.n_lineups, EXACT_BUDGET // n_scenarios)
         if index.size <= size:
             return index
         if self.approximation is None:
-            self.approximation = _approximation(self.c, self.lineups, self.mean, self.objective)
+            self.approximation = approximation(self.c, self.lineups, self.mean, self.objective)
         return index[np.sort(np.argpartition(-self.approximation[index], size)[:size])]
 
 
@@ -347,52 +371,6 @@ def _spread(scores: np.ndarray, n_lineups: int) -> float:
     return max(float(ranked[-1] - ranked[rank]), 1e-9)
 
 
-def _approximation(c: Context, lineups: LineupSet, mean: np.ndarray, objective: Objective) -> np.ndarray:
-    """Each lineup's objective under a normal approximation of its points."""
-    std = np.sqrt(np.maximum(_lineup_variance(lineups, np.cov(c.points, rowvar=False)), 1e-12))
-    if objective == "upside":
-        approx: np.ndarray = (mean - c.target) / std  # P(beat) = Phi(approx) under normality
-        return approx
-    z = _normal_quantile(c.tail)
-    tail_mean: np.ndarray = mean - std * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) / c.tail
-    return tail_mean
-
-
-def _lineup_variance(lineups: LineupSet, covariance: np.ndarray) -> np.ndarray:
-    rows = lineups.rows.astype(np.int64)
-    variance = np.zeros(rows.shape[0])
-    for a in range(rows.shape[1]):
-        variance += covariance[rows[:, a], rows[:, a]]
-        for b in range(a):
-            variance += 2 * covariance[rows[:, a], rows[:, b]]
-    return variance
-
-
-def _normal_quantile(p: float) -> float:
-    """Inverse standard normal CDF by bisection (stdlib only; called once)."""
-    low, high = -10.0, 10.0
-    for _ in range(100):
-        mid = (low + high) / 2
-        low, high = (mid, high) if 0.5 * math.erfc(-mid / math.sqrt(2)) < p else (low, mid)
-    return (low + high) / 2
-
-
-def _candidate_points(c: Context, lineups: LineupSet) -> np.ndarray:
-    """Points of each lineup in each scenario: (lineups, scenarios)."""
-    onehot = np.zeros((len(lineups), c.rules.n_drivers))
-    np.put_along_axis(onehot, lineups.rows.astype(np.int64), 1.0, axis=1)
-    totals: np.ndarray = onehot @ c.points.T
-    return totals
-
-
-def _tail_means(c: Context, lineups: LineupSet) -> np.ndarray:
-    totals = _candidate_points(c, lineups)
-    worst = tail_count(c.tail, totals.shape[1])
-    totals.partition(worst - 1, axis=1)  # in place: the matrix is large and used once
-    tail_mean: np.ndarray = totals[:, :worst].mean(axis=1)
-    return tail_mean
-
-
 def _greedy_coverage(
     pool: _Pool, picks: Picks, open_share: np.ndarray, on_pick: Callable[[int], None]
 ) -> float:
@@ -407,14 +385,14 @@ def _greedy_coverage(
     Ties go to the higher mean, then the lower index.
     """
     hit, masks = pool.scores, pool.lineups.masks
-    bound = hit.sum(axis=1, dtype=np.float64)
+    bound = hit_counts(hit)
     allowed = picks.allowed(masks)
     forced = picks.forced()
     gained = 0.0
     while not picks.full and allowed.any():
         best = _best_gain(hit, open_share, bound, pool.means, allowed)
         gained += float(bound[best])
-        open_share *= 1.0 - hit[best]
+        cover(open_share, hit[best])
         picks.add(pool.lineups.rows[best], masks[best])
         on_pick(len(picks.lineups))
         if picks.forced() != forced:
@@ -422,12 +400,6 @@ def _greedy_coverage(
         allowed &= overlaps(masks, masks[best]) <= picks.overlap_limit
         allowed &= (masks & picks.saturated()) == 0
     return gained
-
-
-def _soft_hits(totals: np.ndarray, target: float, width: float) -> np.ndarray:
-    if width <= 0:
-        return (totals >= target).astype(np.float32)
-    return (1.0 / (1.0 + np.exp(-(totals - target) / width))).astype(np.float32)
 
 
 def _best_gain(
@@ -440,7 +412,7 @@ def _best_gain(
     size = 64
     while True:
         head, rest = order[:size], order[size:]
-        bound[head] = hit[head] @ open_share
+        bound[head] = gains(hit[head], open_share)
         best_gain = bound[head].max()
         if rest.size == 0 or best_gain > bound[rest[0]]:
             top = head[np.lexsort((head, -mean[head], -bound[head]))]
