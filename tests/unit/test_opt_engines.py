@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import Infeasible
+from core.errors import Infeasible, InvalidInput
 from core.opt import build_portfolio, compile_rules
 from core.slate import DRAFTKINGS, FANDUEL
 from tests.opt_helpers import cvar, random_points
@@ -59,3 +59,20 @@ def test_default_target_ignores_portfolio_exposure_caps() -> None:
     for engine in ("enumeration", "milp"):
         portfolio = build_portfolio(points, capped, objective="upside", n_lineups=2, engine=engine)
         assert portfolio.target == pytest.approx(plain.target), engine
+
+
+def test_the_model_refuses_a_smoothed_upside_and_both_engines_count_plain_hits_by_default() -> None:
+    """The model counts plain hits; asked for a smoothed upside it says so instead of silently
+    optimising another objective. Smoothing 0 is the default, the same in both engines."""
+    ids = [f"d{i}" for i in range(9)]
+    points = random_points(np.linspace(60, 10, 9), 200, seed=5)
+    rules = compile_rules(DRAFTKINGS, ids, [4_000] * 9)
+    with pytest.raises(InvalidInput, match="smoothing"):
+        build_portfolio(points, rules, objective="upside", engine="milp", smoothing=0.3)
+    with pytest.raises(InvalidInput, match="smoothing"):
+        build_portfolio(points, rules, objective="upside", smoothing=-1.0)
+    plain = [
+        build_portfolio(points, rules, objective="upside", engine=e).lineups[0] for e in ("milp", "auto")
+    ]
+    assert plain[0].p_beat_target == plain[1].p_beat_target
+    assert plain[0].mean == pytest.approx(plain[1].mean, abs=1e-9)  # ties go to the higher mean in both
