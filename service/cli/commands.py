@@ -21,6 +21,7 @@ from core.sitefiles import SITE_NAMES, EntriesFile, is_site_player_list, read_en
 
 from ..contracts import ENCODER
 from ..mapping import has_site_ids, to_response, upload_rows, write_lineups_csv
+from .contest import contest_settings, print_contest
 from .inputs import RaceWeek, lineup_settings, read_race_week, rookies, site_players
 from .plots import plot_backtest
 from .render import (
@@ -51,7 +52,7 @@ def demo(args: argparse.Namespace) -> int:
         argparse.Namespace(
             **common, n_lineups=10, objective="upside", max_overlap=4, lock=[], exclude=[],
             min_exposure=[], max_exposure=[], salary_floor=0, target=None, salaries=None, entries=None,
-            out=args.out,
+            out=args.out, field_size=None, entry_fee=None, payouts="gpp", ownership=None,
         )
     )  # fmt: skip
 
@@ -110,13 +111,17 @@ def optimize(args: argparse.Namespace) -> int:
             "entries",
             f"{args.entries} has no player table, so no player IDs: give the slate's --salaries file",
         )
+    settings = contest_settings(args)
     started = time.perf_counter()
     with phased_progress(spec) as advance:
-        result = run_optimization(spec, seed=args.seed, progress=advance)
+        result = run_optimization(spec, seed=args.seed, progress=advance, contest=settings)
     elapsed = time.perf_counter() - started
     print_lineups(result)
     if len(result.portfolio.lineups) > 1:
         print_exposures(result)
+    if result.contest is not None and result.contest_result is not None:
+        points = result.scenarios.points
+        print_contest(result.contest_result, spec.field(), result.contest.ownership, points)
     console.print(f"{len(result.portfolio.lineups)} lineups in {elapsed:.2f} s (scenarios and solve)")
     site_ids = None if players is None else {d.driver_id: players[d.name].site_id for d in spec.drivers}
     response = to_response(LOCAL_RUN_ID, result, site_ids)
