@@ -7,16 +7,14 @@ import argparse
 import csv
 import dataclasses
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 from rich.table import Table
 
-from core import ConstraintSpec, ContestSettings, Driver, InvalidInput, run_contest
+from core import ConstraintSpec, ContestSettings, Driver, InvalidInput
 from core.contest import PRESETS, ContestMetrics, ContestResult, Ownership, read_ownership, read_payouts
 from core.names import surname
 from core.sitefiles import (
@@ -27,8 +25,7 @@ from core.sitefiles import (
     read_site_players,
 )
 
-from .inputs import read_race_week
-from .render import console, progress_bar
+from .render import console
 
 _CELL = re.compile(r".*\(([^()]+)\)\s*|(.+)")  # "Name (ID)" or a bare ID
 
@@ -66,39 +63,6 @@ def contest_settings(args: argparse.Namespace) -> ContestSettings | None:
     return ContestSettings(
         field_size=args.field_size, entry_fee=args.entry_fee, payouts=payouts, ownership=ownership
     )
-
-
-def contest(args: argparse.Namespace) -> int:
-    week = read_race_week(args)
-    settings = contest_settings(args)
-    assert settings is not None
-    spec = ConstraintSpec.compile(
-        week.slate.drivers,
-        week.slate.track,
-        site=week.site,
-        n_scenarios=args.n_scenarios,
-        calibration_enabled=args.calibration,
-    )
-    lineups = read_lineups(args.lineups, spec, args.slate)
-    started = time.perf_counter()
-    with progress_bar("simulating", spec.scenarios.n_scenarios) as advance:
-        run = run_contest(spec, lineups, settings, seed=args.seed, progress=lambda _p, d, t: advance(d, t))
-    elapsed = time.perf_counter() - started
-    drivers = spec.field()
-    print_contest(run.result, drivers, run.contest.ownership, run.simulation.scenarios.points)
-    console.print(
-        f"{len(lineups)} lineups against {run.contest.field.n_entries:,} entries in {elapsed:.1f} s"
-    )
-    if args.json is not None:
-        report = contest_report(run.result, drivers, run.contest.ownership)
-        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(report)) + b"\n")
-        console.print(f"wrote {args.json}")
-    if args.plot is not None:
-        from .plots import plot_contest
-
-        plot_contest(run.result, drivers, run.contest.ownership, run.simulation.scenarios.points, args.plot)
-        console.print(f"wrote {args.plot}")
-    return 0
 
 
 def read_lineups(path: Path, spec: ConstraintSpec, slate: Path) -> list[list[str]]:

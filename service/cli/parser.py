@@ -12,7 +12,6 @@ from core.spec import OBJECTIVES
 
 from . import commands as handlers
 from .contest import add_contest_arguments
-from .contest import contest as contest_handler
 from .inputs import exposure
 
 
@@ -105,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=Path, default=None,
         help="write the profit distribution and ownership vs mean points, PNG (default: none)",
     )  # fmt: skip
-    contest.set_defaults(handler=contest_handler)
+    contest.set_defaults(handler=handlers.contest)
 
     backtest = command(
         "backtest", "forecast past races from the races before each one and score the forecasts"
