@@ -10,6 +10,7 @@ from ._ownership import Ownership as Ownership
 from ._ownership import project_ownership as project_ownership
 from ._ownership import read_ownership as read_ownership
 from ._ownership import supplied_ownership as supplied_ownership
+from ._payouts import MAX_ENTRIES as MAX_ENTRIES
 from ._payouts import PRESETS as PRESETS
 from ._payouts import PayoutRow as PayoutRow
 from ._payouts import PayoutTable as PayoutTable
