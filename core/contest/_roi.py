@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -112,6 +113,7 @@ class _Greedy:
         n_scenarios = scores.shape[0]
         self.above = np.zeros((n_scenarios, 0), np.int64)  # picked lineups: entries above, tied
         self.tied = np.zeros((n_scenarios, 0), np.int64)
+        self.board: _Board | None = None
 
     def prize(self, above: np.ndarray, tied: np.ndarray) -> np.ndarray:
         return pay(self.payouts, above, tied)
@@ -153,25 +155,41 @@ class _Greedy:
             size *= 4
 
     def marginal(self, candidates: np.ndarray) -> np.ndarray:
-        """Expected profit each candidate adds to the lineups picked so far."""
-        x = self.scores[:, candidates]
+        """Expected profit each candidate adds to the lineups picked so far: its own prize, plus
+        the change to the prizes of the picked lineups it beats (one place lower) or ties."""
+        x = self.scores[:, candidates].astype(np.int64)
         own_above = self.field_above[:, candidates].astype(np.int64)
         own_tied = self.field_tied[:, candidates].astype(np.int64) + 1
         gain = np.zeros(x.shape)
         if self.picked:
-            mine = self.scores[:, self.picked]
-            base = self.prize(self.above, self.tied)
-            beaten = self.prize(self.above + 1, self.tied) - base  # a picked lineup one place lower
-            shared = self.prize(self.above, self.tied + 1) - base  # or tied once more
-            for k in range(mine.shape[1]):  # picked lineups, a (scenarios, candidates) step each
-                above, equal = mine[:, k : k + 1] > x, mine[:, k : k + 1] == x
-                own_above += above
-                own_tied += equal
-                gain += np.where(x > mine[:, k : k + 1], beaten[:, k : k + 1], 0.0)
-                gain += np.where(equal, shared[:, k : k + 1], 0.0)
+            board = self._board()
+            below, at_most = board.count(x, "left"), board.count(x, "right")  # picked < x, <= x
+            own_above += len(self.picked) - at_most
+            own_tied += at_most - below
+            gain += np.take_along_axis(board.beaten, below, axis=1)
+            gain += np.take_along_axis(board.shared, at_most, axis=1) - np.take_along_axis(
+                board.shared, below, axis=1
+            )
         gain += self.prize(own_above, own_tied) - self.fee
         marginal: np.ndarray = gain.mean(axis=0)
         return marginal
+
+    def _board(self) -> _Board:
+        """The picked lineups sorted by score in each scenario, with running sums of what each
+        loses when beaten or tied once more (rebuilt after each pick)."""
+        if self.board is None:
+            mine = self.scores[:, self.picked].astype(np.int64)
+            base = self.prize(self.above, self.tied)
+            order = np.argsort(mine, axis=1, kind="stable")
+            beaten = np.take_along_axis(self.prize(self.above + 1, self.tied) - base, order, axis=1)
+            shared = np.take_along_axis(self.prize(self.above, self.tied + 1) - base, order, axis=1)
+            zero = np.zeros((mine.shape[0], 1))
+            self.board = _Board(
+                np.take_along_axis(mine, order, axis=1),
+                np.concatenate([zero, np.cumsum(beaten, axis=1)], axis=1),
+                np.concatenate([zero, np.cumsum(shared, axis=1)], axis=1),
+            )
+        return self.board
 
     def _add(self, candidate: int) -> None:
         x = self.scores[:, candidate : candidate + 1]
@@ -187,6 +205,29 @@ class _Greedy:
         self.above = np.concatenate([self.above, own_above[:, None].astype(np.int64)], axis=1)
         self.tied = np.concatenate([self.tied, own_tied[:, None].astype(np.int64)], axis=1)
         self.picked.append(candidate)
+        self.board = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Board:
+    """Per scenario (rows): the picked lineups' scores ascending, and the running sums (a leading
+    zero) of their prize changes when beaten, and when tied, in that order."""
+
+    scores: np.ndarray
+    beaten: np.ndarray
+    shared: np.ndarray
+
+    def count(self, x: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+        """Per row, how many picked scores are below each x (side left) or at most x (right): one
+        binary search over all rows, row r offset by r x span so the flattened rows stay sorted."""
+        low = min(int(self.scores.min()), int(x.min()))
+        span = max(int(self.scores.max()), int(x.max())) - low + 1
+        rows = np.arange(x.shape[0], dtype=np.int64)[:, None]
+        flat = (self.scores - low + rows * span).ravel()
+        found: np.ndarray = (
+            np.searchsorted(flat, x - low + rows * span, side=side) - rows * self.scores.shape[1]
+        )
+        return found
 
 
 def _bits(drivers: np.ndarray) -> np.uint64:

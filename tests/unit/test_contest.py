@@ -275,3 +275,6 @@ def test_roi_portfolio_keeps_the_rules_and_the_seed(bristol) -> None:
     assert one.lineups == two.lineups
     assert all(sorted(ruled.locks)[0] in lineup for lineup in one.lineups)
     assert one.marginal_profit[0] >= one.marginal_profit[-1]
+    # Each marginal is exact, so they add up to the portfolio's profit in the same contest.
+    played = simulate_contest(points[:500], one.lineups, field, payouts)
+    assert one.expected_profit == pytest.approx(played.portfolio.expected_profit, rel=1e-9, abs=1e-6)
