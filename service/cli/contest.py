@@ -32,12 +32,15 @@ _CELL = re.compile(r".*\(([^()]+)\)\s*|(.+)")  # "Name (ID)" or a bare ID
 
 def add_contest_arguments(command: argparse.ArgumentParser, *, required: bool) -> None:
     """The contest: size, fee, payouts and ownership (optimize: needed with --objective roi)."""
+    unset = "" if required else " (default: no contest)"
     command.add_argument(
         "--field-size", type=int, required=required, default=None, metavar="N",
-        help="entries in the contest, ours included (up to 500,000)",
+        help=f"entries in the contest, ours included (up to 500,000){unset}",
     )  # fmt: skip
-    command.add_argument("--entry-fee", type=float, required=required, default=None, metavar="USD",
-                         help="the fee of one entry")  # fmt: skip
+    command.add_argument(
+        "--entry-fee", type=float, required=required, default=None, metavar="USD",
+        help=f"the fee of one entry{unset}",
+    )  # fmt: skip
     command.add_argument(
         "--payouts", default="gpp", metavar="PRESET|FILE",
         help=f"a preset ({', '.join(PRESETS)}) or a CSV of place_from,place_to,prize",
