@@ -26,11 +26,12 @@ lint: typecheck
 typecheck:
     {{venv}}/bin/mypy
 
-# Benchmarks: scenario throughput, optimizer speed, API latency (JSON in benchmarks/results/).
+# Benchmarks: scenario throughput, optimizer speed, API latency, contests (JSON in benchmarks/results/).
 bench:
     {{python}} benchmarks/scenarios.py
     {{python}} benchmarks/optimizer.py
     {{python}} benchmarks/api.py
+    {{python}} benchmarks/contest.py
 
 # Sequential out-of-sample backtest on real results (needs ../shared/data), with figure and JSON.
 backtest seasons="2022-2024" n="1000" seed="0":

@@ -9,14 +9,24 @@ Typical use::
     result.scenarios.points  # scenarios x drivers, drivers in spec order
 """
 
+from .contest import ContestResult as ContestResult
+from .contest import Ownership as Ownership
+from .contest import PayoutTable as PayoutTable
+from .contest import build_roi_portfolio as build_roi_portfolio
+from .contest import payout_table as payout_table
+from .contest import project_ownership as project_ownership
+from .contest import simulate_contest as simulate_contest
+from .contest import simulate_field as simulate_field
 from .errors import AxiomError as AxiomError
 from .errors import AxiomViolation as AxiomViolation
 from .errors import Cancelled as Cancelled
 from .errors import Infeasible as Infeasible
 from .errors import InvalidInput as InvalidInput
 from .errors import SolverFailed as SolverFailed
+from .run import ContestSettings as ContestSettings
 from .run import OptimizationResult as OptimizationResult
 from .run import SimulationResult as SimulationResult
+from .run import run_contest as run_contest
 from .run import run_optimization as run_optimization
 from .run import run_simulation as run_simulation
 from .scoring import draftkings_points as draftkings_points

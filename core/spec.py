@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import get_args
+from typing import Literal, get_args
 
 import msgspec
 
@@ -32,6 +32,9 @@ from .slate import (
 )
 
 MAX_SCENARIOS = 10_000_000
+
+LineupObjective = Objective | Literal["roi"]  # roi: against a simulated field (core.contest)
+OBJECTIVES: tuple[str, ...] = (*get_args(Objective), "roi")
 
 
 class LapsLed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -124,7 +127,7 @@ MAX_LINEUPS = 500
 class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What the lineup model is asked for; driver sets are canonical (sorted) when compiled."""
 
-    objective: Objective = "mean"
+    objective: LineupObjective = "mean"
     n_lineups: int = 1
     salary_cap: int | None = None  # None: the site's cap
     salary_floor: int = 0
@@ -139,8 +142,8 @@ class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     def canonical(self, known: set[str], roster_size: int) -> LineupSettings:
         """Validated, with sorted driver sets. Raises InvalidInput naming the field."""
-        if self.objective not in get_args(Objective):
-            raise InvalidInput("objective", f"must be one of {get_args(Objective)}, got {self.objective!r}")
+        if self.objective not in OBJECTIVES:
+            raise InvalidInput("objective", f"must be one of {OBJECTIVES}, got {self.objective!r}")
         if not 1 <= self.n_lineups <= MAX_LINEUPS:
             raise InvalidInput("n_lineups", f"must be in [1, {MAX_LINEUPS}], got {self.n_lineups}")
         if self.max_overlap is not None and not 0 <= self.max_overlap <= roster_size:

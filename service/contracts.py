@@ -16,10 +16,10 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from core.opt import Objective
+from core.contest import MAX_ENTRIES
 from core.sim import MAX_SEED
 from core.slate import MAX_FIELD, MAX_LAPS, MIN_FIELD, MIN_LAPS, SiteName, known_tracks
-from core.spec import MAX_LINEUPS, MAX_SCENARIOS, RunConfig
+from core.spec import MAX_LINEUPS, MAX_SCENARIOS, LineupObjective, RunConfig
 
 RunStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
 
@@ -130,6 +130,53 @@ class DriverConstraintsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid
     max_exposure: Annotated[Share | None, Meta(description="most share of the lineups holding them")] = None
 
 
+PayoutPreset = Literal["gpp", "single-entry gpp", "double-up", "50-50", "head-to-head"]
+
+
+class PayoutPlaces(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Places place_from..place_to (1-based, inclusive) each pay `prize`."""
+
+    place_from: Annotated[int, Meta(ge=1, le=MAX_ENTRIES)]
+    place_to: Annotated[int, Meta(ge=1, le=MAX_ENTRIES)]
+    prize: Annotated[float, Meta(ge=0.0, le=1e9)]
+
+
+class ContestRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A contest to play the lineups in (needed by objective "roi"; with another objective the
+    lineups are only scored in it)."""
+
+    field_size: Annotated[int, Meta(ge=2, le=MAX_ENTRIES, description="entries, ours included")]
+    entry_fee: Annotated[float, Meta(ge=0.0, le=1e6)]
+    payouts: Annotated[
+        PayoutPreset | Annotated[list[PayoutPlaces], Meta(min_length=1, max_length=10_000)],
+        Meta(description="a preset or the table; its prizes may not add up to more than the fees"),
+    ] = "gpp"
+    ownership: Annotated[
+        dict[DriverId, Annotated[float, Meta(ge=0.0, le=100.0)]] | None,
+        Meta(description="percent of the field's lineups per driver; drivers left out share the rest "
+             "by Axiom's projection; null: all projected from the scenarios"),
+    ] = None  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if isinstance(self.payouts, list):
+            last = 0
+            for k, places in enumerate(self.payouts):
+                if not last < places.place_from <= places.place_to <= self.field_size:
+                    raise _invalid(
+                        f"contest.payouts[{k}]", f"places must follow {last} and stay within field_size"
+                    )
+                last = places.place_to
+            total = sum((p.place_to - p.place_from + 1) * p.prize for p in self.payouts)
+            if total > self.entry_fee * self.field_size * (1 + 1e-9):
+                raise _invalid(
+                    "contest.payouts",
+                    f"prizes add up to {total:,.2f}, more than the {self.entry_fee * self.field_size:,.2f} "
+                    "of entry fees collected",
+                )
+        elif self.payouts == "head-to-head" and self.field_size != 2:
+            raise _invalid("contest.field_size", "a head-to-head has 2 entries")
+
+
 class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A slate and what to build from it. Every run is reproducible from this and its seed."""
 
@@ -140,7 +187,7 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     salary_cap: Annotated[int, Meta(ge=10_000, le=100_000, description="default the site's cap")] | None = (
         None
     )
-    objective: Objective = "mean"
+    objective: LineupObjective = "mean"
     n_lineups: Annotated[int, Meta(ge=1, le=MAX_LINEUPS)] = 1
     max_overlap: Annotated[int, Meta(ge=0, le=6, description="most drivers two lineups share")] | None = None
     target_score: Annotated[
@@ -150,6 +197,7 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         Annotated[int, Meta(ge=0, le=MAX_SEED, description="absent: the server picks one and reports it")]
         | None
     ) = None
+    contest: ContestRequest | None = None
 
     def __post_init__(self) -> None:
         _refuse_control("slate_id", self.slate_id)
@@ -192,6 +240,13 @@ class OptimizeRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             )
         if self.target_score is not None and not math.isfinite(self.target_score):
             raise _invalid("target_score", "must be a finite number")
+        if self.objective == "roi" and self.contest is None:
+            raise _invalid("contest", "the roi objective needs a contest (field_size, entry_fee)")
+        if self.contest is not None and self.contest.field_size <= self.n_lineups:
+            raise _invalid("contest.field_size", f"must exceed n_lineups={self.n_lineups}")
+        unknown = sorted(set(self.contest.ownership or {}) - seen) if self.contest is not None else []
+        if unknown:
+            raise _invalid("contest.ownership", f"unknown driver_ids {unknown[:5]}")
 
 
 class DriverSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -208,8 +263,36 @@ class DriverSelection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     ] = None
 
 
-class Lineup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A lineup and the distribution of its points over the scenarios."""
+class ContestMetrics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Money in the contest, expected over the scenarios (dollars; shares in [0, 1])."""
+
+    expected_profit: float
+    roi: Annotated[float, Meta(description="expected profit / fees paid")]
+    win: Annotated[float, Meta(description="expected share of first place (a tie counts 1/tied)")]
+    top_1: Annotated[float, Meta(description="P(in the best 1%); a portfolio: at least one lineup")]
+    cash: Annotated[float, Meta(description="P(a prize); a portfolio: at least one lineup")]
+    duplicates: Annotated[float, Meta(description="expected identical lineups in the field")]
+    profit_p5: float
+    profit_p50: float
+    profit_p95: float
+    standard_error: Annotated[float, Meta(description="of expected_profit, over the scenarios")]
+
+
+class ContestSummary(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The contest a run was played in, and the whole portfolio's money in it."""
+
+    field_size: int
+    entry_fee: float
+    n_paid: int
+    first_prize: float
+    ownership: Annotated[dict[str, float], Meta(description="the field's percent per driver_id")]
+    ownership_source: Literal["projected", "supplied"]
+    portfolio: ContestMetrics
+
+
+class Lineup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A lineup and the distribution of its points over the scenarios (and its money, with a
+    contest)."""
 
     drivers: list[DriverSelection]
     total_projected_points: float
@@ -220,6 +303,7 @@ class Lineup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     p90: float
     p99: float
     p_beat_target: Annotated[float, Meta(description="share of scenarios scoring at least the target")]
+    contest: ContestMetrics | None = None
 
 
 class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -241,7 +325,9 @@ class ScenarioDiagnostics(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     ] = None
 
 
-class OptimizeResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class OptimizeResponse(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """A completed run: the best lineup's drivers with its totals (the shape the API's first clients
     read), every lineup with the distribution of its points, and what produced them."""
 
@@ -260,11 +346,12 @@ class OptimizeResponse(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     ]
     notes: Annotated[list[str], Meta(description="what a user should know about this result")]
     site: SiteName
-    objective: Objective
+    objective: LineupObjective
     target_score: Annotated[float, Meta(description="the score p_beat_target counts against")]
     scenario_diagnostics: ScenarioDiagnostics
     constraint_spec_hash: str
     run_config: RunConfig
+    contest: ContestSummary | None = None
 
 
 class OptimizationStatus(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -3,14 +3,32 @@ response, and a response's lineups -> the site's upload rows (used by the route 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TextIO
 
-from core import ConstraintSpec, Driver, LapsLed, LineupSettings, OptimizationResult, get_track
+from core import (
+    ConstraintSpec,
+    ContestSettings,
+    Driver,
+    LapsLed,
+    LineupSettings,
+    OptimizationResult,
+    get_track,
+)
 from core.calibration import backtest_scores
+from core.contest import PayoutRow, PayoutTable
 from core.sitefiles import PathLike, SitePlayer, write_upload
 
-from .contracts import DriverSelection, Lineup, OptimizeRequest, OptimizeResponse, ScenarioDiagnostics
+from .contracts import (
+    ContestMetrics,
+    ContestSummary,
+    DriverSelection,
+    Lineup,
+    OptimizeRequest,
+    OptimizeResponse,
+    ScenarioDiagnostics,
+)
 
 NO_SALARIES = "no driver has a salary: lineups were chosen without a salary constraint"
 AXIOM_IDS = (
@@ -65,6 +83,33 @@ def to_spec(request: OptimizeRequest) -> ConstraintSpec:
     )
 
 
+def contest_settings(request: OptimizeRequest) -> ContestSettings | None:
+    """The request's contest as core takes it (None: no contest)."""
+    contest = request.contest
+    if contest is None:
+        return None
+    payouts: str | PayoutTable = contest.payouts if isinstance(contest.payouts, str) else PayoutTable(
+        contest.entry_fee, contest.field_size,
+        tuple(PayoutRow(p.place_from, p.place_to, p.prize) for p in contest.payouts),
+    )  # fmt: skip
+    return ContestSettings(contest.field_size, contest.entry_fee, payouts, contest.ownership)
+
+
+def _contest_summary(result: OptimizationResult) -> ContestSummary | None:
+    if result.contest is None or result.contest_result is None:
+        return None
+    payouts, ownership = result.contest.payouts, result.contest.ownership
+    return ContestSummary(
+        field_size=payouts.n_entries,
+        entry_fee=payouts.entry_fee,
+        n_paid=payouts.n_paid,
+        first_prize=float(payouts.prizes()[0]) if payouts.n_paid else 0.0,
+        ownership={d: round(p, 4) for d, p in ownership.by_driver().items()},
+        ownership_source=ownership.source,  # type: ignore[arg-type]
+        portfolio=ContestMetrics(**dataclasses.asdict(result.contest_result.portfolio)),
+    )
+
+
 def response_for(run_id: str, request: OptimizeRequest, result: OptimizationResult) -> OptimizeResponse:
     """The response of a run the service computed for `request`."""
     site_ids = {d.driver_id: d.site_player_id for d in request.drivers if d.site_player_id is not None}
@@ -87,7 +132,8 @@ def to_response(
     assert spec.lineups is not None
     mean_points = result.scenarios.points.mean(axis=0, dtype="float64")
     lineups = []
-    for stats in result.portfolio.lineups:
+    played = None if result.contest_result is None else result.contest_result.per_lineup
+    for k, stats in enumerate(result.portfolio.lineups):
         drivers = spec.drivers
         slots = sorted(stats.drivers, key=lambda i: (-drivers[i].salary, drivers[i].driver_id))
         lineups.append(
@@ -111,6 +157,7 @@ def to_response(
                 p90=stats.p90,
                 p99=stats.p99,
                 p_beat_target=stats.p_beat_target,
+                contest=None if played is None else ContestMetrics(**dataclasses.asdict(played[k])),
             )
         )
     d = result.scenarios.diagnostics
@@ -148,6 +195,7 @@ def to_response(
         scenario_diagnostics=diagnostics,
         constraint_spec_hash=spec.hash,
         run_config=result.run_config,
+        contest=_contest_summary(result),
     )
 
 
@@ -177,4 +225,12 @@ def _slot(selection: DriverSelection) -> int:
     return selection.position
 
 
-__all__ = ["has_site_ids", "response_for", "to_response", "to_spec", "upload_rows", "write_lineups_csv"]
+__all__ = [
+    "contest_settings",
+    "has_site_ids",
+    "response_for",
+    "to_response",
+    "to_spec",
+    "upload_rows",
+    "write_lineups_csv",
+]

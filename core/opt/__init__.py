@@ -17,6 +17,7 @@ from ._portfolio import build_portfolio as build_portfolio
 from ._portfolio import default_target as default_target
 from ._portfolio import lineup_stats as lineup_stats
 from ._rules import LineupRules as LineupRules
+from ._rules import check_feasible as check_feasible
 from ._rules import check_lineup as check_lineup
 from ._rules import check_portfolio as check_portfolio
 from ._rules import compile_rules as compile_rules

@@ -21,6 +21,7 @@ from ._players import player_list_site as player_list_site
 from ._players import read_draftkings_salaries as read_draftkings_salaries
 from ._players import read_fanduel_players as read_fanduel_players
 from ._players import read_site_players as read_site_players
+from ._players import unknown_names as unknown_names
 from ._slates import NEUTRAL_INPUT as NEUTRAL_INPUT
 from ._slates import SLATE_COLUMNS as SLATE_COLUMNS
 from ._slates import drivers_from_players as drivers_from_players

@@ -13,7 +13,14 @@ from typing import Any
 import msgspec
 from rich.markup import escape
 
-from core import ConstraintSpec, InvalidInput, run_optimization, run_simulation, sample_slate_path
+from core import (
+    ConstraintSpec,
+    InvalidInput,
+    run_contest,
+    run_optimization,
+    run_simulation,
+    sample_slate_path,
+)
 from core.calibration import RatingSettings, fit_ratings, load_params, params_content, write_params
 from core.calibration import backtest as run_backtest
 from core.history import DataWarning, load_history, shared_logs_path, shared_results_path
@@ -21,8 +28,9 @@ from core.sitefiles import SITE_NAMES, EntriesFile, is_site_player_list, read_en
 
 from ..contracts import ENCODER
 from ..mapping import has_site_ids, to_response, upload_rows, write_lineups_csv
+from .contest import contest_report, contest_settings, print_contest, read_lineups
 from .inputs import RaceWeek, lineup_settings, read_race_week, rookies, site_players
-from .plots import plot_backtest
+from .plots import plot_backtest, plot_contest
 from .render import (
     console,
     errors,
@@ -51,7 +59,7 @@ def demo(args: argparse.Namespace) -> int:
         argparse.Namespace(
             **common, n_lineups=10, objective="upside", max_overlap=4, lock=[], exclude=[],
             min_exposure=[], max_exposure=[], salary_floor=0, target=None, salaries=None, entries=None,
-            out=args.out,
+            out=args.out, field_size=None, entry_fee=None, payouts="gpp", ownership=None,
         )
     )  # fmt: skip
 
@@ -110,13 +118,17 @@ def optimize(args: argparse.Namespace) -> int:
             "entries",
             f"{args.entries} has no player table, so no player IDs: give the slate's --salaries file",
         )
+    settings = contest_settings(args)
     started = time.perf_counter()
     with phased_progress(spec) as advance:
-        result = run_optimization(spec, seed=args.seed, progress=advance)
+        result = run_optimization(spec, seed=args.seed, progress=advance, contest=settings)
     elapsed = time.perf_counter() - started
     print_lineups(result)
     if len(result.portfolio.lineups) > 1:
         print_exposures(result)
+    if result.contest is not None and result.contest_result is not None:
+        points = result.scenarios.points
+        print_contest(result.contest_result, spec.field(), result.contest.ownership, points)
     console.print(f"{len(result.portfolio.lineups)} lineups in {elapsed:.2f} s (scenarios and solve)")
     site_ids = None if players is None else {d.driver_id: players[d.name].site_id for d in spec.drivers}
     response = to_response(LOCAL_RUN_ID, result, site_ids)
@@ -134,6 +146,32 @@ def optimize(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(ENCODER.encode(response)) + b"\n")
         console.print(f"wrote {args.json} (the API's result shape)")
+    return 0
+
+
+def contest(args: argparse.Namespace) -> int:
+    settings = contest_settings(args)
+    assert settings is not None
+    spec = _compile(args, read_race_week(args))
+    lineups = read_lineups(args.lineups, spec, args.slate)
+    started = time.perf_counter()
+    with progress_bar("simulating, then the contest", spec.scenarios.n_scenarios) as advance:
+        run = run_contest(
+            spec, lineups, settings, seed=args.seed, progress=lambda _phase, d, t: advance(d, t)
+        )
+    elapsed = time.perf_counter() - started
+    drivers, points, ownership = spec.field(), run.simulation.scenarios.points, run.contest.ownership
+    print_contest(run.result, drivers, ownership, points)
+    console.print(
+        f"{len(lineups)} lineups against {run.contest.field.n_entries:,} entries in {elapsed:.1f} s"
+    )
+    if args.json is not None:
+        report = msgspec.json.encode(contest_report(run.result, drivers, ownership))
+        args.json.write_bytes(msgspec.json.format(report) + b"\n")
+        console.print(f"wrote {args.json}")
+    if args.plot is not None:
+        plot_contest(run.result, drivers, ownership, points, args.plot)
+        console.print(f"wrote {args.plot}")
     return 0
 
 

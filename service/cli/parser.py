@@ -7,10 +7,11 @@ import argparse
 from pathlib import Path
 from typing import Any, get_args
 
-from core.opt import Objective
 from core.slate import SiteName
+from core.spec import OBJECTIVES
 
 from . import commands as handlers
+from .contest import add_contest_arguments
 from .inputs import exposure
 
 
@@ -36,6 +37,10 @@ EXAMPLES = {
         "axiom optimize --slate DKSalaries.csv --starts qualifying.csv --track bristol --seed 7 \\\n"
         "               --objective upside --max-overlap 4 --max-exposure 0.6 --lock 'Kyle Larson' \\\n"
         "               --entries DKEntries.csv --out filled.csv"
+    ),
+    "contest": (
+        "axiom contest --slate data/samples/draftkings-bristol-2026.csv --track bristol --seed 7 \\\n"
+        "              --lineups lineups.csv --field-size 20000 --entry-fee 20 --plot contest.png"
     ),
     "backtest": "axiom backtest --seasons 2022-2024 --n-scenarios 1000 --seed 0 --json bt.json --plot bt.png",
     "serve": "axiom serve --host 127.0.0.1 --port 8000",
@@ -82,7 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     optimize = command("optimize", "simulate a slate, then build lineups against it")
     _slate_arguments(optimize)
     _lineup_arguments(optimize)
+    add_contest_arguments(optimize, required=False)
     optimize.set_defaults(handler=handlers.optimize)
+
+    contest = command("contest", "play your lineups in a contest against a simulated field")
+    _slate_arguments(contest)
+    contest.add_argument(
+        "--lineups", type=Path, required=True, metavar="FILE",
+        help="your lineups: the upload CSV `optimize --out` writes, or a DKEntries.csv with lineups",
+    )  # fmt: skip
+    add_contest_arguments(contest, required=True)
+    contest.add_argument(
+        "--json", type=Path, default=None, help="also write the results as JSON (default: none)"
+    )
+    contest.add_argument(
+        "--plot", type=Path, default=None,
+        help="write the profit distribution and ownership vs mean points, PNG (default: none)",
+    )  # fmt: skip
+    contest.set_defaults(handler=handlers.contest)
 
     backtest = command(
         "backtest", "forecast past races from the races before each one and score the forecasts"
@@ -166,8 +188,9 @@ def _lineup_arguments(optimize: argparse.ArgumentParser) -> None:
         help="lineups to build (default: one per entry with --entries, else 1)",
     )  # fmt: skip
     optimize.add_argument(
-        "--objective", choices=get_args(Objective), default="mean",
-        help="mean points, upside (chance of reaching --target) or floor (mean of the worst 20%%)",
+        "--objective", choices=OBJECTIVES, default="mean",
+        help="mean points, upside (chance of reaching --target), floor (mean of the worst 20%%) or roi "
+        "(expected profit in the contest of --field-size and --entry-fee)",
     )  # fmt: skip
     optimize.add_argument(
         "--max-overlap",

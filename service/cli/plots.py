@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,4 +61,32 @@ def plot_backtest(report: BacktestReport, path: Path) -> None:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
+    plt.close(figure)
+
+
+def plot_contest(result: Any, drivers: Any, ownership: Any, points: Any, path: Path) -> None:
+    """The portfolio's profit distribution, and each driver's ownership against mean points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from core.names import surname
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    profit = result.profit.sum(axis=1)
+    left.hist(profit, bins=80, color="#3b6ea5")
+    left.axvline(profit.mean(), color="black", linestyle="--", label=f"mean ${profit.mean():,.0f}")
+    left.set_xlabel("portfolio profit per scenario ($)")
+    left.set_ylabel("scenarios")
+    left.set_yscale("log")
+    left.legend()
+    means = np.asarray(points).mean(axis=0)
+    right.scatter(means, ownership.percent, color="#c0504d")
+    for i, driver in enumerate(drivers):
+        right.annotate(surname(driver.name), (means[i], ownership.percent[i]), fontsize=7)
+    right.set_xlabel("mean points")
+    right.set_ylabel(f"{ownership.source} ownership (%)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
     plt.close(figure)

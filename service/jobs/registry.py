@@ -32,7 +32,7 @@ from core import Infeasible, InvalidInput
 from core.run import lineup_rules
 
 from ..contracts import ENCODER, Health, OptimizationStatus, OptimizeRequest
-from ..mapping import to_spec
+from ..mapping import contest_settings, to_spec
 from ..settings import Settings
 from .store import NewRun, RunStore, StoredResult, StoreUnavailable
 from .worker import worker_main
@@ -209,6 +209,9 @@ class EmbeddedJobRegistry:
         if request.scenario_config.n_scenarios > limit:
             raise InvalidInput("scenario_config.n_scenarios", f"must be at most {limit:,} on this server")
         spec = to_spec(request)
+        contest = contest_settings(request)
+        if contest is not None:
+            contest.payout_table()  # a table the presets or the fees refuse is a 400, not a failed run
         with contextlib.suppress(Infeasible):  # an infeasible slate fails its run, with the reason
             lineup_rules(spec)
         seed = secrets.randbelow(2**63) if request.random_seed is None else request.random_seed

@@ -26,7 +26,7 @@ from core import AxiomError, Cancelled
 from core.run import run_optimization
 
 from ..contracts import ENCODER, REQUEST_DECODER
-from ..mapping import response_for, to_spec
+from ..mapping import contest_settings, response_for, to_spec
 from ..settings import enable_compilation_cache
 from .store import Claim, RunStore
 
@@ -109,6 +109,7 @@ def _compute(store: RunStore, claim: Claim, stopping: Callable[[], bool]) -> Non
             seed=claim.seed,
             progress=progress,
             should_cancel=lambda: stopping() or cancel_requested(),
+            contest=contest_settings(request),
         )
         finish("completed", result=ENCODER.encode(response_for(claim.run_id, request, result)))
     except Cancelled as error:

@@ -91,6 +91,34 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("salary cap", lambda b: b | {"salary_cap": 5_000}, "salary_cap", ">= 10000"),
     ("too many lineups", lambda b: b | {"n_lineups": 501}, "n_lineups", "<= 500"),
     ("negative seed", lambda b: b | {"random_seed": -1}, "random_seed", ">= 0"),
+    ("roi without a contest", lambda b: b | {"objective": "roi"}, "contest", "needs a contest"),
+    (
+        "contest field size",
+        lambda b: b | {"contest": {"field_size": 500_001, "entry_fee": 5}},
+        "contest.field_size",
+        "<= 500000",
+    ),
+    (
+        "payouts over the fees",
+        lambda b: (
+            b
+            | {
+                "contest": {
+                    "field_size": 100,
+                    "entry_fee": 5,
+                    "payouts": [{"place_from": 1, "place_to": 10, "prize": 60}],
+                }
+            }
+        ),
+        "contest.payouts",
+        "more than the 500.00 of entry fees",
+    ),  # fmt: skip
+    (
+        "ownership of an unknown driver",
+        lambda b: b | {"contest": {"field_size": 100, "entry_fee": 5, "ownership": {"nobody": 10}}},
+        "contest.ownership",
+        "unknown driver_ids",
+    ),
     (
         "overlap above the roster",
         lambda b: b | {"site": "fanduel", "max_overlap": 6},

@@ -188,3 +188,23 @@ def test_lineups_csv_carries_the_site_player_ids_given(
     rows = list(csv.reader(io.StringIO(upload.text)))
     for row, lineup in zip(rows[1:], response["lineups"], strict=True):
         assert row == [f"{d['name']} ({site_id[d['driver_id']]})" for d in lineup["drivers"]]
+
+
+def test_a_roi_run_carries_contest_money_per_lineup_and_for_the_run(
+    computing_client: TestClient, make_body: MakeBody
+) -> None:
+    contest = {"field_size": 300, "entry_fee": 3, "payouts": "gpp", "ownership": {}}
+    body = make_body(objective="roi", n_lineups=2, contest=contest)
+    body["contest"]["ownership"] = {body["drivers"][0]["driver_id"]: 50.0}
+    run_id = computing_client.post("/api/v1/optimize", json=body).json()["run_id"]
+    assert wait_final(computing_client, run_id)["status"] == "completed"
+    response = computing_client.get(f"/api/v1/optimize/{run_id}/result").json()
+    assert response["objective"] == "roi"
+    summary = response["contest"]
+    assert summary["field_size"] == 300 and summary["ownership_source"] == "supplied"
+    assert summary["ownership"][body["drivers"][0]["driver_id"]] == pytest.approx(50.0)
+    assert sum(summary["ownership"].values()) == pytest.approx(600.0, abs=0.01)
+    total = sum(lineup["contest"]["expected_profit"] for lineup in response["lineups"])
+    assert summary["portfolio"]["expected_profit"] == pytest.approx(total)
+    for lineup in response["lineups"]:
+        assert 0.0 <= lineup["contest"]["cash"] <= 1.0

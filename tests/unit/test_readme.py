@@ -10,14 +10,20 @@ def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 
 
-def test_readme_has_one_python_example() -> None:
-    assert len(_python_blocks()) == 1
+def test_readme_has_two_python_examples() -> None:
+    assert len(_python_blocks()) == 2  # the race and lineups; a contest
 
 
 def test_readme_example_runs(capsys) -> None:
     exec(compile(_python_blocks()[0], str(README), "exec"), {})
     printed = capsys.readouterr().out
     assert "DK points when leading 50+ laps" in printed
+
+
+def test_readme_contest_example_runs(capsys) -> None:
+    exec(compile(_python_blocks()[1], str(README), "exec"), {})
+    printed = capsys.readouterr().out
+    assert "roi (in sample)" in printed and printed.count("ROI ") == 3
 
 
 def test_quick_start_has_exactly_two_commands() -> None:
