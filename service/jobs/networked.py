@@ -112,7 +112,7 @@ class NetworkedJobRegistry:
         devices = [str((worker.get("metadata") or {}).get("device")) for worker in info["workers"].values()]
         device = "gpu" if "gpu" in devices else "cpu" if devices else installed_device()
         alive = len(info["workers"])
-        status = "ok" if alive >= max(1, self.settings.workers) else "degraded"
+        status = "ok" if alive >= self.settings.workers else "degraded"
         return Health(
             status=status,
             device=device,  # type: ignore[arg-type]
