@@ -69,17 +69,18 @@ class PostgresServer:
             os.chmod(self.root, 0o777)
         self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
                   "--auth=trust", "--no-sync", "-E", "UTF8")  # fmt: skip
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")  # fmt: skip
-        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-o", options,
-                  "-l", str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
+        self.restart()
 
     def stop(self) -> None:
         """Stop the server (fast: connections are cut), keeping its data for a restart."""
         self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def restart(self) -> None:
-        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "start")
+        """Start the server on its data (again, after `stop`), on the same port."""
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")  # fmt: skip
+        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-o", options,
+                  "-l", str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
 
     def destroy(self) -> None:
         try:
