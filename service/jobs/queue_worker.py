@@ -72,9 +72,22 @@ def sweep_interval(settings: Settings) -> int:
     return max(1, settings.heartbeat // 2)
 
 
+class RunQueue(PostgresQueue):
+    """SAQ's Postgres queue, with one way in for a worker's jobs: its own dequeue.
+
+    On Postgres, SAQ's "schedule" timer dequeues too (for cron jobs, which we have none of). Run
+    beside a worker's own dequeue, it could take a second job while the worker's only slot was
+    being filled: that job then sat in the busy worker's memory, marked active, while idle
+    workers waited (measured: two runs on two workers computed one after the other). The
+    worker's own dequeue already honours a job's scheduled time (retry delays)."""
+
+    async def schedule(self, lock: int = 1) -> list[str]:
+        return []
+
+
 def run_queue(pool: AsyncConnectionPool) -> PostgresQueue:
     """The runs' SAQ queue, on the caller's pool (which the caller opens and closes)."""
-    return PostgresQueue(pool=pool, name=QUEUE_NAME, manage_pool_lifecycle=False)
+    return RunQueue(pool=pool, name=QUEUE_NAME, manage_pool_lifecycle=False)
 
 
 async def connect_queue(queue: PostgresQueue) -> None:
@@ -128,7 +141,7 @@ async def _work(settings: Settings, concurrency: int) -> None:
             functions=[(JOB_FUNCTION, compute_run)],
             id=worker_id,
             concurrency=concurrency,
-            timers={"sweep": sweep_interval(settings), "abort": 1, "worker_info": 5, "schedule": 1},
+            timers={"sweep": sweep_interval(settings), "abort": 1, "worker_info": 5, "schedule": 60},
             poll_interval=DEQUEUE_POLL,  # polling survives a database restart; LISTEN would not
             metadata={"device": device, "host": socket.gethostname()},
         )
