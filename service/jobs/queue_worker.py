@@ -33,7 +33,7 @@ from saq.queue.postgres import PostgresQueue
 from ..settings import Settings, enable_compilation_cache
 from .postgres import PgRunStore, connection_pool, reachable
 from .store import StoreUnavailable
-from .worker import compute, die_with_parent, run_progress
+from .worker import WORKER_NICENESS, compute, die_with_parent, run_progress
 
 log = logging.getLogger("axiom.worker")
 
@@ -121,8 +121,10 @@ def run_worker(settings: Settings, concurrency: int) -> None:
 
 
 def spawned_worker(settings: Settings, concurrency: int) -> None:
-    """`axiom serve --workers N`'s workers: they stop when the server does."""
+    """`axiom serve --workers N`'s workers: they stop when the server does, and yield the CPU to
+    its event loop (and to the database's processes, when they share the machine)."""
     die_with_parent()
+    os.nice(WORKER_NICENESS)
     run_worker(settings, concurrency)
 
 

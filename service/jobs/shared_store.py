@@ -30,9 +30,15 @@ class DatabaseStore(Store):
         self.pool = pool
         self.exclusive = _AdvisoryLock(pool, _LIMIT_LOCK)
 
+    def _connection(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The connection that holds `exclusive` while this process holds it (the rate limit reads
+        and writes under it: two round trips under the lock, not two checkouts too), else one
+        from the pool."""
+        return self.exclusive.connection() or self.pool.connection()
+
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        async with reachable(), self.pool.connection() as db:
+        async with reachable(), self._connection() as db:
             await db.execute(
                 "INSERT INTO axiom_limits (key, value, expires_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at",
@@ -40,7 +46,7 @@ class DatabaseStore(Store):
             )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        async with reachable(), self.pool.connection() as db:
+        async with reachable(), self._connection() as db:
             cursor = await db.execute(
                 "SELECT value FROM axiom_limits WHERE key = %s AND (expires_at IS NULL OR expires_at > %s)",
                 (key, time.time()),
@@ -82,6 +88,10 @@ class _AdvisoryLock:
         self.key = key
         self._local = asyncio.Lock()
         self._held: tuple[contextlib.AbstractAsyncContextManager[Any], Any] | None = None
+
+    def connection(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
+        """The held connection (lent, not given back on exit), or None while the lock is free."""
+        return None if self._held is None else contextlib.nullcontext(self._held[1])
 
     async def __aenter__(self) -> None:
         await self._local.acquire()
