@@ -213,17 +213,8 @@ def wait_up(url: str, server: subprocess.Popen[bytes]) -> None:
 def serving(root: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
     """`axiom serve` (with `extra` arguments) on a free port, its URL, stopped at the end."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "service.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *extra,
-    ]
+    command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += extra
     server = subprocess.Popen(
         command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

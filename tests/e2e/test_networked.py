@@ -211,3 +211,26 @@ def test_the_api_answers_503_while_the_database_is_down_and_every_run_completes_
         if worker is not None:
             worker.stop()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://%zz@127.0.0.1/axiom", "not a valid PostgreSQL URL"),
+        ("postgresql://axiom@127.0.0.1:notaport/axiom", 'invalid integer value "notaport"'),
+        (f"postgresql://axiom@127.0.0.1:{free_port()}/axiom", "cannot reach the database"),
+    ],
+    ids=["malformed", "bad port", "unreachable"],
+)
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_a_bad_database_url_saying_why(
+    url: str, says: str, command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
+
+    monkeypatch.setenv("AXIOM_DATABASE", url)
+    started = time.monotonic()
+    assert main([command]) == 2
+    assert time.monotonic() - started < 10
+    message = " ".join(capsys.readouterr().err.split())
+    assert "AXIOM_DATABASE" in message and says in message, message
