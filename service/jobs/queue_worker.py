@@ -33,7 +33,7 @@ from saq.queue.postgres import PostgresQueue
 from ..settings import Settings, enable_compilation_cache
 from .postgres import PgRunStore, connection_pool, reachable
 from .store import StoreUnavailable
-from .worker import WORKER_NICENESS, compute, die_with_parent, run_progress
+from .worker import WORKER_NICENESS, Outcome, compute, die_with_parent, run_progress
 
 log = logging.getLogger("axiom.worker")
 
@@ -175,27 +175,38 @@ async def compute_run(ctx: dict[str, Any], *, run_id: str) -> None:
     computing = asyncio.ensure_future(
         asyncio.to_thread(compute, run_id, start.request, start.seed, on_progress, cancel.is_set)
     )
+    interrupted = False
     try:
         await _watch(computing, job, state, run_id, start.attempt, progress, cancel)
-    except asyncio.CancelledError:  # SAQ aborts the job (a cancel) or the worker is stopping
+    except asyncio.CancelledError:  # SAQ aborts the job (a cancel), times it out, or the worker stops
+        interrupted = True
         cancel.set()
         await _settle(computing)
-        if await _cancel_requested(state.store, run_id):
-            await _until_stored(
-                lambda: state.store.finish(run_id, "cancelled", "cancelled while running", None)
-            )
-        else:
-            with contextlib.suppress(StoreUnavailable):
-                await state.store.requeue(run_id, start.attempt)
-        raise
-    outcome = computing.result()
-    if outcome.status == "cancelled":
-        outcome = outcome._replace(error=outcome.error or "cancelled while running")
+    # Stored whatever happens to this task meanwhile: an abort arriving during the write must not
+    # leave the run `running` with no job behind it.
+    await _settle(asyncio.ensure_future(_store_outcome(state, run_id, start.attempt, computing.result())))
+    if interrupted:
+        raise asyncio.CancelledError
+
+
+async def _store_outcome(state: WorkerState, run_id: str, attempt: int, outcome: Outcome) -> None:
+    """The run's outcome into its row; a computation stopped without a cancel from its owner
+    (the worker is stopping, SAQ's timeout) puts the run back in the queue instead."""
+    if outcome.status == "cancelled" and not await _cancel_requested(state.store, run_id):
+        with contextlib.suppress(StoreUnavailable):  # else SAQ's retry finds it `running`: fine
+            await state.store.requeue(run_id, attempt)
+        return
     written = await _until_stored(
-        lambda: state.store.finish(run_id, outcome.status, outcome.error, outcome.result)
+        lambda: state.store.finish(
+            run_id, outcome.status, outcome.error or _cancelled(outcome), outcome.result
+        )
     )
     if not written:
         log.info("run %s was already finished by another computation; this one is dropped", run_id)
+
+
+def _cancelled(outcome: Outcome) -> str | None:
+    return "cancelled while running" if outcome.status == "cancelled" else None
 
 
 async def _watch(

@@ -7,6 +7,7 @@ worker of the embedded backend calls, with the same seed): at-least-once executi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import psycopg
 import pytest
 
 from service.contracts import ENCODER, REQUEST_DECODER
+from service.jobs.postgres import PgRunStore, connection_pool
+from service.jobs.store import NewRun
 from service.jobs.worker import compute
 from tests.servers import PostgresServer, free_port, start_postgres
 
@@ -234,3 +237,32 @@ def test_serve_and_worker_refuse_a_bad_database_url_saying_why(
     assert time.monotonic() - started < 10
     message = " ".join(capsys.readouterr().err.split())
     assert "AXIOM_DATABASE" in message and says in message, message
+
+
+def test_a_stale_worker_never_overwrites_a_stored_result(database: str) -> None:
+    """Two computations of one run (the first worker was presumed lost): the first result stored
+    stays; the other's result, failure or requeue changes nothing."""
+
+    async def race() -> None:
+        pool = connection_pool(database)
+        await pool.open(wait=True, timeout=10)
+        try:
+            store = PgRunStore(pool)
+            await store.create_schema()
+            run = NewRun(run_id="r1", request=b"{}", seed=1, spec_hash="h", owner="", client="c")
+            await store.insert(run, max_queued=5)
+            stale = await store.start("r1", "host-a:1")
+            fresh = await store.start("r1", "host-b:2")  # the sweep gave the run to another worker
+            assert stale is not None and fresh is not None and fresh.attempt == stale.attempt + 1
+            assert await store.finish("r1", "completed", None, b'{"lineups": "A"}')
+            assert not await store.finish("r1", "completed", None, b'{"lineups": "B"}')
+            assert not await store.finish("r1", "failed", "lost", None)
+            await store.requeue("r1", stale.attempt)
+            assert await store.start("r1", "host-c:3") is None  # finished: nothing to compute
+            stored = await store.result("r1", "")
+            assert stored is not None and stored.status.status == "completed"
+            assert stored.result == b'{"lineups": "A"}' and stored.status.progress == 1.0
+        finally:
+            await pool.close()
+
+    asyncio.run(race())
