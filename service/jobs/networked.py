@@ -39,6 +39,9 @@ class NetworkedJobRegistry:
     """`JobRegistry` on a PostgreSQL server shared by API processes and workers on many hosts."""
 
     def __init__(self, settings: Settings) -> None:
+        # SAQ logs every enqueue at INFO: a line per submission in every API process's log,
+        # written while the client waits, that no reader needs (the runs table has it all).
+        logging.getLogger("saq").setLevel(logging.WARNING)
         self.settings = settings
         self.pool = connection_pool(settings.database_url)
         self.store = PgRunStore(self.pool)
