@@ -117,7 +117,7 @@ class NetworkedJobRegistry:
         alive = len(info["workers"])
         status = "ok" if alive >= self.settings.workers else "degraded"
         return Health(
-            status=status,
+            status=status,  # type: ignore[arg-type]
             device=device,  # type: ignore[arg-type]
             workers=alive,
             queue=counts,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -257,11 +258,11 @@ class PgRunStore:
             (run_id, attempt),
         )
 
-    async def _one(self, query: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
+    async def _one(self, query: str, args: tuple[object, ...]) -> tuple[Any, ...] | None:
         async with reachable(), self.pool.connection() as db:
-            cursor = await db.execute(query, args)  # type: ignore[arg-type]
+            cursor = await db.execute(query, args)
             return await cursor.fetchone()
 
     async def _execute(self, query: str, args: tuple[object, ...]) -> None:
         async with reachable(), self.pool.connection() as db:
-            await db.execute(query, args)  # type: ignore[arg-type]
+            await db.execute(query, args)

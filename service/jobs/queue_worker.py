@@ -147,7 +147,7 @@ async def _work(settings: Settings, concurrency: int) -> None:
             poll_interval=DEQUEUE_POLL,  # polling survives a database restart; LISTEN would not
             metadata={"device": device, "host": socket.gethostname()},
         )
-        worker.context["axiom"] = WorkerState(store, settings, worker_id)  # type: ignore[typeddict-unknown-key]
+        worker.context["axiom"] = WorkerState(store, settings, worker_id)
         log.info("worker %s (%s) takes runs from the queue, %d at a time", worker_id, device, concurrency)
         await worker.start()
     finally:
