@@ -5,6 +5,12 @@ Run directly (never by the test suite):
 
     .venv/bin/python benchmarks/api.py
     .venv/bin/python benchmarks/api.py --clients 50 --polls 40 --submits 4 --out /tmp/api.json
+    .venv/bin/python benchmarks/api.py --database postgresql://axiom@db-host/bench  # a server of yours
+
+Both backends are measured in the same run: the embedded one (SQLite) and the networked one
+(PostgreSQL: a throwaway server started by tests/servers.py unless --database names one; each
+measurement gets a fresh database on it). The networked backend is also measured for throughput:
+--throughput-runs small runs (1,000 scenarios each) through 1, 2 and 4 `axiom worker` processes.
 
 What is timed: `axiom serve` (uvicorn, 2 workers, AXIOM_RATE_LIMIT raised so nothing is refused)
 runs in a subprocess on a temporary database. Two slow optimizations (three million scenarios each)
@@ -36,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +196,153 @@ async def _clients(url: str, n: int) -> AsyncIterator[list[httpx.AsyncClient]]:
         ]
 
 
+def wait_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("the server did not start")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def serving(root: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
+    """`axiom serve` (with `extra` arguments) on a free port, its URL, stopped at the end."""
+    port = free_port()
+    command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += extra
+    server = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(server)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def server_env(root: Path, database: str, open_api: bool) -> dict[str, str]:
+    return (
+        dict(os.environ)
+        | {
+            "AXIOM_DATABASE": database,
+            "AXIOM_RATE_LIMIT": "1000000",
+            "AXIOM_MAX_QUEUED": "1000000",
+            "AXIOM_MAX_SCENARIOS": "3000000",
+            "PYTHONPATH": str(root),
+        }
+        | ({} if open_api else {"AXIOM_API_KEYS": API_KEY})
+    )
+
+
+def latency(args: argparse.Namespace, database: str) -> dict[str, Any]:
+    """Polls and submits under load while two slow runs compute on the server's 2 workers."""
+    with serving(args.root, server_env(args.root, database, args.open), "--workers", "2") as url:
+        slow_ids = []
+        for s in (1, 2):
+            response = httpx.post(f"{url}/api/v1/optimize", json=body(s, slow=True), headers=HEADERS)
+            if response.status_code != 202:
+                raise SystemExit(f"the slow run was refused: {response.status_code} {response.text}")
+            slow_ids.append(response.json()["run_id"])
+        deadline = time.monotonic() + 120
+        while True:  # both computing (simulating), not just claimed
+            progress = [
+                httpx.get(f"{url}/api/v1/optimize/{r}/status", headers=HEADERS).json() for r in slow_ids
+            ]
+            if all(p["status"] == "running" and p["progress"] > 0 for p in progress):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the slow runs did not start on {database}: {progress}")
+            time.sleep(0.2)
+        health = httpx.get(f"{url}/health").json()
+        load_before = os.getloadavg()
+        results = asyncio.run(measure(url, slow_ids, args.clients, args.polls, args.submits, args.interval))
+    return {
+        "device": health["device"],
+        "backend": health["backend"],
+        "server": "uvicorn (axiom serve --workers 2), loopback",
+        # the 1/5/15-minute load averages as the measurement began and ended: on a shared
+        # machine, other processes' load is in every latency below
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        **results,
+        "meets_targets": {
+            "status_p99": results["status"]["p99_ms"] < TARGETS_MS["status_p99"],
+            "submit_p99": results["submit"]["p99_ms"] < TARGETS_MS["submit_p99"],
+        },
+    }
+
+
+def throughput(args: argparse.Namespace, database: str, n_workers: int) -> dict[str, Any]:
+    """Runs per second through `n_workers` `axiom worker` processes, warm (each has computed one
+    run first), from the first submission until the last run completed."""
+    env = server_env(args.root, database, args.open)
+    with serving(args.root, env | {"AXIOM_WORKERS": "0"}) as url:
+        command = [sys.executable, "-m", "service.cli", "worker"]
+        workers = [
+            subprocess.Popen(
+                command, cwd=args.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for _ in range(n_workers)
+        ]
+        try:
+            submit_all(url, n_workers, seed=10_000)  # warm-up: every worker has started JAX
+            started = time.perf_counter()
+            submit_all(url, args.throughput_runs, seed=0)
+            elapsed = time.perf_counter() - started
+        finally:
+            for worker in workers:
+                stop(worker)
+    return {
+        "workers": n_workers,
+        "runs": args.throughput_runs,
+        "seconds": round(elapsed, 2),
+        "runs_per_s": round(args.throughput_runs / elapsed, 2),
+    }
+
+
+def submit_all(url: str, n: int, seed: int) -> None:
+    """Submit `n` small runs (1,000 scenarios) and wait until every one has completed."""
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as client:
+        before = client.get("/health").json()["queue"]["completed"]
+        for k in range(n):
+            payload = body(seed + k, slow=False)
+            payload["scenario_config"]["n_scenarios"] = 1_000
+            assert client.post("/api/v1/optimize", json=payload).status_code == 202
+        deadline = time.monotonic() + 900
+        while client.get("/health").json()["queue"]["completed"] < before + n:
+            if time.monotonic() > deadline:
+                raise SystemExit("the throughput runs did not complete in 15 minutes")
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def postgres(url: str | None) -> Iterator[Callable[[], str]]:
+    """A maker of fresh databases: on the server at `url`, else on a throwaway local server."""
+    if url is not None:
+        yield lambda: url
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import start_postgres
+
+    server = start_postgres()
+    try:
+        yield server.new_database
+    finally:
+        server.destroy()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -206,66 +359,20 @@ def main() -> int:
         help="the source tree whose service is served (A/B against a copy of another version)",
     )  # fmt: skip
     parser.add_argument("--open", action="store_true", help="no API keys (AXIOM_API_KEYS unset)")
+    parser.add_argument("--database", default=None, help="a postgresql:// URL (default: a throwaway server)")
+    parser.add_argument("--throughput-runs", type=int, default=200, metavar="N")
+    parser.add_argument("--worker-counts", default="1,2,4", help="worker processes for the throughput runs")
     args = parser.parse_args()
     if not args.open:
         HEADERS["X-API-Key"] = API_KEY
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = (
-            os.environ
-            | {
-                "AXIOM_DATABASE": str(Path(tmp) / "runs.db"),
-                "AXIOM_WORKERS": "2",
-                "AXIOM_RATE_LIMIT": "1000000",
-                "AXIOM_MAX_QUEUED": "1000000",
-                "AXIOM_MAX_SCENARIOS": "3000000",
-                "PYTHONPATH": str(args.root),
-            }
-            | ({} if args.open else {"AXIOM_API_KEYS": API_KEY})
-        )
-        command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        server = subprocess.Popen(
-            command, cwd=args.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the server did not start") from None
-                    time.sleep(0.1)
-            slow_ids = []
-            for s in (1, 2):
-                response = httpx.post(f"{url}/api/v1/optimize", json=body(s, slow=True), headers=HEADERS)
-                if response.status_code != 202:
-                    raise SystemExit(f"the slow run was refused: {response.status_code} {response.text}")
-                slow_ids.append(response.json()["run_id"])
-            deadline = time.monotonic() + 120
-            while True:  # both computing (simulating), not just claimed
-                progress = [
-                    httpx.get(f"{url}/api/v1/optimize/{r}/status", headers=HEADERS).json() for r in slow_ids
-                ]
-                if all(p["status"] == "running" and p["progress"] > 0 for p in progress):
-                    break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"the slow runs did not start: {progress}")
-                time.sleep(0.2)
-            health = httpx.get(f"{url}/health").json()
-            load_before = os.getloadavg()
-            results = asyncio.run(
-                measure(url, slow_ids, args.clients, args.polls, args.submits, args.interval)
-            )
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    with tempfile.TemporaryDirectory() as tmp, postgres(args.database) as new_database:
+        backends = {
+            "embedded": latency(args, str(Path(tmp) / "runs.db")),
+            "networked": latency(args, new_database()),
+        }
+        counts = [int(n) for n in args.worker_counts.split(",")]
+        scaling = [throughput(args, new_database(), n) for n in counts]
 
     report = {
         "benchmark": "api",
@@ -275,38 +382,34 @@ def main() -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
         },
-        "device": health["device"],
-        "server": "uvicorn (axiom serve), 2 worker processes, loopback",
         "api_keys": not args.open,
-        # the 1/5/15-minute load averages as the measurement began and ended: on a shared
-        # machine, other processes' load is in every latency below
-        "load_average": {"before": load_before, "after": os.getloadavg()},
         "clients": args.clients,
         "polls_per_client": args.polls,
         "submits_per_client": args.submits,
         "think_time_s": args.interval,
         "computing_during_measurement": 2,
-        **results,
         "targets_ms": TARGETS_MS,
-        "meets_targets": {
-            "status_p99": results["status"]["p99_ms"] < TARGETS_MS["status_p99"],
-            "submit_p99": results["submit"]["p99_ms"] < TARGETS_MS["submit_p99"],
-        },
+        "backends": backends,
+        "networked_throughput": scaling,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    for name in ("status", "submit"):
-        r = results[name]
-        print(
-            f"{name:>6}: n={r['n']}  p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f}  "
-            f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
-        )
-        r = results["saturated"][name]
-        print(
-            f"{'':>6}  saturated: p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f}  "
-            f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
-        )
-    print(f"slow runs at the end: {results['slow_runs_at_end']}; wrote {args.out}")
+    for backend, results in backends.items():
+        for name in ("status", "submit"):
+            r = results[name]
+            print(
+                f"{backend:>9} {name:>6}: n={r['n']}  p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f}  "
+                f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
+            )
+            r = results["saturated"][name]
+            print(
+                f"{'':>16}  saturated: p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f}  "
+                f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
+            )
+    for row in scaling:
+        runs = f"{row['runs']} runs in {row['seconds']} s, {row['runs_per_s']}/s"
+        print(f"throughput: {row['workers']} worker(s): {runs}")
+    print(f"wrote {args.out}")
     return 0
 
 

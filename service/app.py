@@ -14,8 +14,8 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from .access import Access, provide_client, provide_owner
-from .jobs import EmbeddedJobRegistry, JobRegistry
-from .limits import submission_limit
+from .jobs import JobRegistry, registry_for
+from .limits import SUBMISSION_STORE, submission_limit
 from .routes import (
     EXCEPTION_HANDLERS,
     OfflineDocsPlugin,
@@ -33,10 +33,11 @@ API_VERSION = "0.2.0"  # the public contract's version; README "REST service" sa
 
 
 def create_app(settings: Settings | None = None, registry: JobRegistry | None = None) -> Litestar:
-    """The Axiom service. Settings default to the AXIOM_* environment; the registry to the
-    embedded SQLite + worker-process backend, started and stopped with the app."""
+    """The Axiom service. Settings default to the AXIOM_* environment; the registry to the backend
+    they name (embedded SQLite, or networked PostgreSQL), started and stopped with the app."""
     settings = Settings.from_env() if settings is None else settings
-    jobs: JobRegistry = EmbeddedJobRegistry(settings) if registry is None else registry
+    jobs: JobRegistry = registry_for(settings) if registry is None else registry
+    shared = jobs.shared_store()
     access = Access.from_settings(settings)
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     return Litestar(
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, registry: JobRegistry | None = 
         cors_config=cors,
         request_max_body_size=settings.max_body_size,
         state=State({"registry": jobs, "access": access}),
+        stores={SUBMISSION_STORE: shared} if shared is not None else None,
         on_startup=[jobs.start, _freeze_heap, functools.partial(_log_access, access)],
         on_shutdown=[jobs.stop, _unfreeze_heap],
         openapi_config=OpenAPIConfig(

@@ -396,6 +396,14 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         Literal["api_keys", "open"],
         Meta(description="api_keys: every runs request needs a key; open: AXIOM_API_KEYS is not set"),
     ] = "open"
+    backend: Annotated[
+        Literal["embedded", "networked"],
+        Meta(
+            description="embedded: an SQLite file and this machine's workers; networked: a PostgreSQL "
+            "server shared by API processes and `axiom worker` processes on any host (workers and "
+            "queue count them all). While the database cannot be reached, /health answers 503."
+        ),
+    ] = "embedded"
 
 
 REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)  # strict: for requests the service stored itself

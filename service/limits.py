@@ -1,5 +1,9 @@
 """The submission rate limit: Litestar's RateLimitConfig, counted per client (its API key, else
-its address as `access` resolves it) and only for submissions the API accepts for validation."""
+its address as `access` resolves it) and only for submissions the API accepts for validation.
+
+The counts live in the app's SUBMISSION_STORE: this process's memory (the embedded backend: one
+process), or the database that every API process shares (the networked backend), whose
+`exclusive` lock then makes the read-check-write of a client's count one step across processes."""
 
 from __future__ import annotations
 
@@ -12,12 +16,17 @@ from litestar.types import Message, Receive, Scope, Send
 
 from .access import Access
 
+SUBMISSION_STORE = "submission_limit"  # the name of the store the limit's counts live in
+
 
 class SubmissionLimit(RateLimitMiddleware):
     """Litestar's rate limit, with a submission the API refused as invalid (400) given back: a
     client that fixes a typo has not spent its quota on it."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        store = self.config.get_store_from_app(scope["litestar_app"])
+        self._lock = getattr(store, "exclusive", self._lock)  # see the module's docstring
+
         async def refund_rejected(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 400:
                 await self._refund(scope)
@@ -49,4 +58,5 @@ def submission_limit(per_minute: int, access: Access) -> RateLimitConfig:
         check_throttle_handler=submissions_only,
         identifier_for_request=access.client,
         middleware_class=SubmissionLimit,
+        store=SUBMISSION_STORE,
     )

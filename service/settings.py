@@ -17,7 +17,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """What a deployment can change. Defaults suit one machine with one worker."""
 
     database: Path = Path("axiom.db")  # AXIOM_DATABASE: SQLite file of runs and results
-    workers: int = 1  # AXIOM_WORKERS: worker processes; 0 queues runs for workers started elsewhere
+    # AXIOM_DATABASE as a postgresql:// URL instead: the networked backend (service.jobs.networked)
+    database_url: str = ""
+    # AXIOM_WORKERS: worker processes; 0 queues runs for workers started elsewhere (the networked
+    # backend's default: its workers are `axiom worker` processes on any host)
+    workers: int = 1
     max_scenarios: int = 1_000_000  # AXIOM_MAX_SCENARIOS
     rate_limit: int = 10  # AXIOM_RATE_LIMIT: submissions per minute per client
     cors_origins: tuple[str, ...] = ()  # AXIOM_CORS_ORIGINS: comma-separated; empty: no CORS
@@ -30,6 +34,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     max_queued: int = 20  # AXIOM_MAX_QUEUED: a client's runs pending or running at once
     max_attempts: int = 3  # AXIOM_MAX_ATTEMPTS: computations of a run whose worker dies, then failed
+    # AXIOM_HEARTBEAT: seconds a networked worker may go silent before its run is given to another
+    heartbeat: int = 30
+
+    @property
+    def networked(self) -> bool:
+        return bool(self.database_url)
 
     @property
     def jax_cache_dir(self) -> Path:
@@ -52,9 +62,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise InvalidInput(name, f"must be at least {low}, got {value}")
             return value
 
+        database = env.get("AXIOM_DATABASE", "").strip()
+        url = database if is_database_url(database) else ""
         return cls(
-            database=Path(env.get("AXIOM_DATABASE") or base.database),
-            workers=integer("AXIOM_WORKERS", base.workers, 0),
+            database=Path(database) if database and not url else base.database,
+            database_url=url,
+            workers=integer("AXIOM_WORKERS", 0 if url else base.workers, 0),
             max_scenarios=integer("AXIOM_MAX_SCENARIOS", base.max_scenarios, 10),
             rate_limit=integer("AXIOM_RATE_LIMIT", base.rate_limit, 1),
             cors_origins=_listed(env.get("AXIOM_CORS_ORIGINS", "")),
@@ -63,7 +76,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             trusted_proxies=_proxies(env.get("AXIOM_TRUSTED_PROXIES", "")),
             max_queued=integer("AXIOM_MAX_QUEUED", base.max_queued, 1),
             max_attempts=integer("AXIOM_MAX_ATTEMPTS", base.max_attempts, 1),
+            heartbeat=integer("AXIOM_HEARTBEAT", base.heartbeat, 1),
         )
+
+
+def is_database_url(text: str) -> bool:
+    """A database server's URL (the networked backend), not a file path (the embedded one)."""
+    return text.startswith(("postgresql://", "postgres://"))
 
 
 MIN_KEY_LENGTH = 16  # a shorter key is guessable within the rate limit's reach

@@ -6,7 +6,7 @@ cache is on for the whole run, and shared fixtures build fields of the few sizes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jax
@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from core.slate import Driver, Track
 from tests.fields import make_field
+from tests.servers import PostgresServer, start_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -46,6 +47,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(_missing_shared_reason())
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (started on first use); fails in CI when missing."""
+    server = start_postgres()
+    yield server
+    server.destroy()
 
 
 @pytest.fixture(scope="session")

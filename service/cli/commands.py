@@ -232,18 +232,6 @@ def backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from ..app import create_app
-
-    # The app resolves client addresses itself (AXIOM_TRUSTED_PROXIES): uvicorn's own rewriting of
-    # the address from X-Forwarded-For, on by default for loopback peers, would let any client
-    # choose the address its limits are counted against.
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
-    return 0
-
-
 def seasons(text: str) -> tuple[int, int]:
     """`--seasons`: one season (2025) or an inclusive range (2022-2024)."""
     first, _, last = text.partition("-")

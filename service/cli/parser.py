@@ -11,6 +11,7 @@ from core.slate import SiteName
 from core.spec import OBJECTIVES
 
 from . import commands as handlers
+from . import hosting
 from .contest import add_contest_arguments
 from .inputs import exposure
 
@@ -44,6 +45,7 @@ EXAMPLES = {
     ),
     "backtest": "axiom backtest --seasons 2022-2024 --n-scenarios 1000 --seed 0 --json bt.json --plot bt.png",
     "serve": "axiom serve --host 127.0.0.1 --port 8000",
+    "worker": "AXIOM_DATABASE=postgresql://axiom@db-host/axiom axiom worker --concurrency 2",
 }
 
 
@@ -146,7 +148,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", "run the REST service (settings from AXIOM_* variables)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
-    serve.set_defaults(handler=handlers.serve)
+    serve.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="worker processes this server starts (default: AXIOM_WORKERS, else 1 on an embedded database "
+        "and none on a postgresql:// one, whose workers are `axiom worker` processes)",
+    )  # fmt: skip
+    serve.set_defaults(handler=hosting.serve)
+
+    worker = command(
+        "worker", "compute runs from a shared PostgreSQL queue (AXIOM_DATABASE=postgresql://...)"
+    )
+    worker.add_argument("--concurrency", type=int, default=1, metavar="N", help="runs computed at once")
+    worker.add_argument(
+        "--device", default=None, metavar="IDS",
+        help="the GPUs this worker may use, as CUDA_VISIBLE_DEVICES (default: all it can see)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--memory-fraction", type=float, default=None, metavar="F",
+        help="reserve this fraction of the GPU's memory up front (default: none reserved, each worker "
+        "takes what it uses, so several can share a GPU)",
+    )  # fmt: skip
+    worker.set_defaults(handler=hosting.worker)
     return parser
 
 

@@ -27,6 +27,7 @@ from multiprocessing.context import SpawnProcess
 from typing import Protocol, TypeVar, runtime_checkable
 
 import msgspec
+from litestar.stores.base import Store
 
 from core import Infeasible, InvalidInput
 from core.run import lineup_rules
@@ -74,6 +75,11 @@ class JobRegistry(Protocol):
     async def list(self, limit: int, owner: str) -> list[OptimizationStatus]: ...
 
     async def health(self) -> Health: ...
+
+    def shared_store(self) -> Store | None:
+        """Where the submission limit keeps its counts when API processes share them; None: each
+        process keeps its own (one process serves an embedded database)."""
+        return None
 
 
 class EmbeddedJobRegistry:
@@ -205,25 +211,7 @@ class EmbeddedJobRegistry:
                 log.warning("a worker stopped while computing; its run went back to the queue or failed")
 
     async def submit(self, request: OptimizeRequest, owner: str, client: str) -> OptimizationStatus:
-        limit = self.settings.max_scenarios
-        if request.scenario_config.n_scenarios > limit:
-            raise InvalidInput("scenario_config.n_scenarios", f"must be at most {limit:,} on this server")
-        spec = to_spec(request)
-        contest = contest_settings(request)
-        if contest is not None:
-            contest.payout_table()  # a table the presets or the fees refuse is a 400, not a failed run
-        with contextlib.suppress(Infeasible):  # an infeasible slate fails its run, with the reason
-            lineup_rules(spec)
-        seed = secrets.randbelow(2**63) if request.random_seed is None else request.random_seed
-        stored = msgspec.structs.replace(request, random_seed=seed)
-        run = NewRun(
-            run_id=secrets.token_hex(16),
-            request=ENCODER.encode(stored),
-            seed=seed,
-            spec_hash=spec.hash,
-            owner=owner,
-            client=client,
-        )
+        run = new_run(request, self.settings, owner, client)
         return await self._write(
             functools.partial(RunStore.insert, run=run, max_queued=self.settings.max_queued)
         )
@@ -242,10 +230,36 @@ class EmbeddedJobRegistry:
 
     async def health(self) -> Health:
         devices = self._db.devices()
-        device = "gpu" if "gpu" in devices else "cpu" if devices else _installed_device()
+        device = "gpu" if "gpu" in devices else "cpu" if devices else installed_device()
         alive = sum(process.is_alive() for process in self.workers.values())
         status = "ok" if alive >= self.settings.workers else "degraded"
         return Health(status=status, device=device, workers=alive, queue=self._db.counts())  # type: ignore[arg-type]
+
+    def shared_store(self) -> Store | None:
+        return None
+
+
+def new_run(request: OptimizeRequest, settings: Settings, owner: str, client: str) -> NewRun:
+    """A submission validated (InvalidInput naming the field) and given its id and seed."""
+    limit = settings.max_scenarios
+    if request.scenario_config.n_scenarios > limit:
+        raise InvalidInput("scenario_config.n_scenarios", f"must be at most {limit:,} on this server")
+    spec = to_spec(request)
+    contest = contest_settings(request)
+    if contest is not None:
+        contest.payout_table()  # a table the presets or the fees refuse is a 400, not a failed run
+    with contextlib.suppress(Infeasible):  # an infeasible slate fails its run, with the reason
+        lineup_rules(spec)
+    seed = secrets.randbelow(2**63) if request.random_seed is None else request.random_seed
+    stored = msgspec.structs.replace(request, random_seed=seed)
+    return NewRun(
+        run_id=secrets.token_hex(16),
+        request=ENCODER.encode(stored),
+        seed=seed,
+        spec_hash=spec.hash,
+        owner=owner,
+        client=client,
+    )
 
 
 def _unavailable(error: sqlite3.Error) -> str:
@@ -261,7 +275,7 @@ def _is_busy(error: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
-def _installed_device() -> str:
+def installed_device() -> str:
     """Before any worker has started JAX: gpu when a CUDA plugin for jaxlib is installed."""
     plugins = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_plugins.xla_cuda12")
     return "gpu" if any(_has_module(name) for name in plugins) else "cpu"

@@ -155,13 +155,13 @@ class RunStore:
         row = self.db.execute(
             f"SELECT {_STATUS_COLUMNS} FROM runs WHERE run_id = ? AND owner = ?", (run_id, owner)
         ).fetchone()
-        return None if row is None else _status(row)
+        return None if row is None else status_from_row(row)
 
     def result(self, run_id: str, owner: str) -> StoredResult | None:
         row = self.db.execute(
             f"SELECT {_STATUS_COLUMNS}, result FROM runs WHERE run_id = ? AND owner = ?", (run_id, owner)
         ).fetchone()
-        return None if row is None else StoredResult(_status(row[:7]), row[7])
+        return None if row is None else StoredResult(status_from_row(row[:7]), row[7])
 
     def cancel(self, run_id: str, owner: str) -> OptimizationStatus | None:
         """Pending runs are cancelled at once; running ones are flagged for their worker."""
@@ -181,7 +181,7 @@ class RunStore:
         rows = self.db.execute(
             f"SELECT {_STATUS_COLUMNS} FROM runs WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit)
         )
-        return [_status(row) for row in rows]
+        return [status_from_row(row) for row in rows]
 
     def counts(self) -> QueueCounts:
         rows = self.db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall()
@@ -274,7 +274,7 @@ def _release(
     return cursor.rowcount
 
 
-def _status(row: tuple[object, ...]) -> OptimizationStatus:
+def status_from_row(row: tuple[object, ...]) -> OptimizationStatus:
     run_id, status, progress, error, created, started, finished = row
     return OptimizationStatus(
         run_id=str(run_id),

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 
@@ -49,7 +50,7 @@ def worker_main(
     No database error ends it: a write the database refuses (locked by another process for
     longer than the busy timeout, read-only, full) is retried with backoff until it is taken, so
     runs go on when the database recovers and a computed result is never dropped."""
-    _die_with_parent()
+    die_with_parent()
     os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
     enable_compilation_cache(Path(jax_cache_dir))
@@ -77,21 +78,59 @@ def worker_main(
     store.close()
 
 
+class Outcome(NamedTuple):
+    """How a computation ended: completed (with the response's JSON), failed (with the reason) or
+    cancelled (its should_cancel said so)."""
+
+    status: str
+    error: str | None = None
+    result: bytes | None = None
+
+
+def run_progress(phase: str, done: int, total: int) -> float:
+    """A run's progress in [0, 0.99] from core's phases: scenarios first, then the solves."""
+    share = done / max(total, 1)
+    if phase == "simulating":
+        return min(SIMULATION_SHARE * share, 0.99)
+    return min(SIMULATION_SHARE + (1 - SIMULATION_SHARE) * share, 0.99)
+
+
+def compute(
+    run_id: str,
+    request: bytes,
+    seed: int,
+    progress: Callable[[str, int, int], None],
+    should_cancel: Callable[[], bool],
+) -> Outcome:
+    """One run, from its stored request and seed to its outcome (both backends compute here)."""
+    try:
+        decoded = REQUEST_DECODER.decode(request)
+        result = run_optimization(
+            to_spec(decoded),
+            seed=seed,
+            progress=progress,
+            should_cancel=should_cancel,
+            contest=contest_settings(decoded),
+        )
+        return Outcome("completed", result=ENCODER.encode(response_for(run_id, decoded, result)))
+    except Cancelled as error:
+        return Outcome("cancelled", error=str(error))
+    except AxiomError as error:
+        return Outcome("failed", error=f"{_kind(error)}: {error}")
+    except Exception:  # a bug: the run fails, the worker carries on, the log has the traceback
+        log.exception("internal error computing run %s", run_id)
+        return Outcome("failed", error="internal error; the server log has the details")
+
+
 def _compute(store: RunStore, claim: Claim, stopping: Callable[[], bool]) -> None:
     last_write = 0.0
 
     def progress(phase: str, done: int, total: int) -> None:
         nonlocal last_write
-        share = done / max(total, 1)
-        value = (
-            SIMULATION_SHARE * share
-            if phase == "simulating"
-            else SIMULATION_SHARE + (1 - SIMULATION_SHARE) * share
-        )
         if time.monotonic() - last_write >= PROGRESS_INTERVAL:
             last_write = time.monotonic()
             with contextlib.suppress(sqlite3.Error):  # progress is a courtesy; the result is not
-                store.report_progress(claim, min(value, 0.99))
+                store.report_progress(claim, run_progress(phase, done, total))
 
     def cancel_requested() -> bool:
         try:
@@ -99,29 +138,15 @@ def _compute(store: RunStore, claim: Claim, stopping: Callable[[], bool]) -> Non
         except sqlite3.Error:
             return False  # ask again at the next chunk
 
-    def finish(status: str, *, error: str | None = None, result: bytes | None = None) -> None:
-        _until_written(lambda: store.finish(claim, status, error=error, result=result), stopping)
-
-    try:
-        request = REQUEST_DECODER.decode(claim.request)
-        result = run_optimization(
-            to_spec(request),
-            seed=claim.seed,
-            progress=progress,
-            should_cancel=lambda: stopping() or cancel_requested(),
-            contest=contest_settings(request),
-        )
-        finish("completed", result=ENCODER.encode(response_for(claim.run_id, request, result)))
-    except Cancelled as error:
-        if cancel_requested():
-            finish("cancelled", error=str(error))
-        else:  # the server is stopping: the run goes back to the queue
-            _until_written(lambda: store.requeue(claim), stopping)
-    except AxiomError as error:
-        finish("failed", error=f"{_kind(error)}: {error}")
-    except Exception:  # a bug: the run fails, the worker carries on, the log has the traceback
-        log.exception("internal error computing run %s", claim.run_id)
-        finish("failed", error="internal error; the server log has the details")
+    outcome = compute(
+        claim.run_id, claim.request, claim.seed, progress, lambda: stopping() or cancel_requested()
+    )
+    if outcome.status == "cancelled" and not cancel_requested():
+        _until_written(lambda: store.requeue(claim), stopping)  # the server is stopping: back to the queue
+        return
+    _until_written(
+        lambda: store.finish(claim, outcome.status, error=outcome.error, result=outcome.result), stopping
+    )
 
 
 def _until_written(write: Callable[[], object], stopping: Callable[[], bool]) -> bool:
@@ -146,7 +171,7 @@ def _kind(error: AxiomError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", type(error).__name__).lower()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """On Linux, have the kernel kill this worker when the server process dies (even by SIGKILL)."""
     if sys.platform.startswith("linux"):
         try:

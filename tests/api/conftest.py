@@ -1,5 +1,10 @@
 """Fixtures for the API tests: a fresh app per test on a temporary database, the real core.
 
+Every test runs against both backends: the embedded one (a temporary SQLite file) and the
+networked one (a fresh database on the session's PostgreSQL server, tests/servers.py), unless it
+is marked `embedded_only` (it looks inside the embedded backend). `settings_for` gives the
+backend of the test being run.
+
 Tests that compute share one shape (10 drivers, 200 scenarios, Martinsville) so the kernel
 compiles once per worker process (and once ever, with the persistent JAX cache).
 """
@@ -43,12 +48,40 @@ def make_body(field_factory: Callable[..., list[Any]]) -> MakeBody:
     return build
 
 
+BACKENDS = ("embedded", "networked")
+# The networked database of the test being run ("" while it runs on the embedded backend).
+_networked_url = ""
+# Seconds of silence before a networked worker's run goes to another: short, so tests of a lost
+# worker are quick.
+TEST_HEARTBEAT = 2
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("embedded_only") is not None
+        metafunc.parametrize("backend", BACKENDS[:1] if only else BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The backend this test runs on; on the networked one, a fresh database for it."""
+    global _networked_url
+    if request.param == "networked":
+        _networked_url = request.getfixturevalue("postgres").new_database()
+    try:
+        yield str(request.param)
+    finally:
+        _networked_url = ""
+
+
 def settings_for(tmp_path: Path, **changes: Any) -> Settings:
     base: dict[str, Any] = {
         "database": tmp_path / "runs.db",
+        "database_url": _networked_url,
         "workers": 0,
         "cache_dir": REPO / ".pytest_cache",
         "poll_interval": 0.02,
+        "heartbeat": TEST_HEARTBEAT,
     }
     return Settings(**(base | changes))
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
 from service.access import OPEN
@@ -18,6 +19,8 @@ from service.contracts import OptimizeRequest
 from service.jobs import EmbeddedJobRegistry
 
 from .conftest import MakeBody, settings_for
+
+pytestmark = pytest.mark.embedded_only  # the embedded backend's SQLite locking
 
 LOCK_HELD_S = 0.5
 

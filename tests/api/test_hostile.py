@@ -197,6 +197,7 @@ class _Refusing(JobRegistry):
         raise self.error
 
 
+@pytest.mark.embedded_only  # its own registry: the backend does not matter
 @pytest.mark.parametrize(
     ("error", "status"),
     [

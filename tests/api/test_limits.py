@@ -58,6 +58,7 @@ schema.config.generation.update(
 )
 
 
+@pytest.mark.embedded_only  # a module-wide app; the same routes and contracts on both backends
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_gets_a_5xx(case: schemathesis.Case, fuzz_client: TestClient) -> None:

@@ -136,6 +136,7 @@ def test_cancel_a_running_run_between_chunks(computing_client: TestClient, make_
     assert wait_final(computing_client, follow)["status"] == "completed"
 
 
+@pytest.mark.embedded_only  # embedded worker processes; the networked one: tests/e2e/test_networked.py
 def test_a_worker_that_dies_is_replaced_and_its_run_computed_again(
     computing_client: TestClient, make_body: MakeBody
 ) -> None:
