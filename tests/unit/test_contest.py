@@ -210,7 +210,6 @@ def test_projected_ownership_favours_value(bristol) -> None:
     top = np.argsort(-ownership.percent)[:5]
     assert np.all(value[top] >= np.quantile(value, 0.5)), [drivers[i].name for i in top]
     assert np.corrcoef(ownership.percent, value)[0, 1] > 0.3
-    assert math.isclose(float(ownership.percent.max()), float(ownership.percent.max()))
 
 
 @pytest.mark.parametrize("track", ["bristol", "talladega"])
