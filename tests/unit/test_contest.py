@@ -212,7 +212,16 @@ def test_projected_ownership_favours_value(bristol) -> None:
     assert np.corrcoef(ownership.percent, value)[0, 1] > 0.3
 
 
-@pytest.mark.parametrize("track", ["bristol", "talladega"])
+SUPERSPEEDWAY_GAP = (
+    "open (issue 18): at a superspeedway the roi portfolio's lead over upside is inside the paired "
+    "standard error (README, Contests); strict, so a change that closes the gap turns this red"
+)
+
+
+@pytest.mark.parametrize(
+    "track",
+    ["bristol", pytest.param("talladega", marks=pytest.mark.xfail(strict=True, reason=SUPERSPEEDWAY_GAP))],
+)
 def test_roi_portfolio_beats_mean_and_upside_out_of_sample(track) -> None:
     """Chosen on one set of scenarios and one field, judged on fresh ones (other keys): the roi
     portfolio's expected profit beats the mean and upside portfolios of the same size by more
