@@ -47,6 +47,7 @@ def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
         start_weight=settings.start_weight,
         reverse_order=settings.reverse_order,
         team_shock=settings.team_shock,
+        fastest_lap_share=settings.fastest_lap_share,
     )
 
 

@@ -4,8 +4,6 @@ RatingTable; dominance and speed are fitted here, the rest in _strength, _dnf an
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -14,12 +12,14 @@ from ..history import HistoricalRace
 from ..slate import ARCHETYPES, Archetype
 from ._design import Design, build_design
 from ._dnf import base_dnf_rates, dnf_ratios, dnf_start_slopes, track_fits
+from ._laps import excess_share, fastest_lap_shares
 from ._settings import RatingSettings
 from ._strength import StrengthFit, fit_strength
 from ._table import ArchetypeFit, DriverRating, RatingTable
 from ._teams import team_shocks
 
 RACES_PER_SEASON = 36.0
+_AVERAGE = dict.fromkeys(ARCHETYPES, 0.0)  # dominance and speed of a driver with no laps data
 
 
 def race_time(season: int, race_number: int) -> float:
@@ -75,14 +75,14 @@ def _driver_ratings(
     strength: StrengthFit,
     dnf_ratio: Mapping[str, float],
 ) -> dict[str, DriverRating]:
-    dominance = _excess_share(races, weights, settings, "laps_led")
-    speed = _excess_share(races, weights, settings, "fastest_laps")
+    dominance = excess_share(races, weights, settings, "laps_led")
+    speed = excess_share(races, weights, settings, "fastest_laps")
     return {
         key: DriverRating(
             driver_key=key,
             strength_by_archetype={a: float(strength.strengths[i, k]) for k, a in enumerate(ARCHETYPES)},
-            dominance=dominance.get(key, 0.0),
-            speed=speed.get(key, 0.0),
+            dominance=dominance.get(key, _AVERAGE),
+            speed=speed.get(key, _AVERAGE),
             dnf_ratio=dnf_ratio.get(key, 1.0),
             starts=int(design.starts[i]),
             team=design.latest_team.get(key, ""),
@@ -99,12 +99,14 @@ def _archetype_fits(
     dnf_slope: Mapping[Archetype, float],
 ) -> dict[Archetype, ArchetypeFit]:
     team_shock = team_shocks(races, weights)
+    fastest_lap_share = fastest_lap_shares(races, weights)
     return {
         a: ArchetypeFit(
             start_weight=float(strength.start_weights[k]),
             dnf_rate=base_dnf[a],
             form_scale=float(strength.scale[k]),
             team_shock=team_shock[a],
+            fastest_lap_share=fastest_lap_share[a],
             running_scale=float(strength.running_scale[k]),
             dnf_start_slope=dnf_slope.get(a, 0.0),
             rulebook_start_weight=None
@@ -113,29 +115,3 @@ def _archetype_fits(
         )
         for k, a in enumerate(ARCHETYPES)
     }
-
-
-def _excess_share(
-    races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings, column: str
-) -> dict[str, float]:
-    """log((share + k) / (expected share + k)), where the expected share is the average share of
-    the same finishing position over all races (races without the column are skipped)."""
-    by_position: dict[int, list[float]] = defaultdict(list)
-    rows: list[tuple[str, float, int, float]] = []
-    for race, w in zip(races, weights, strict=True):
-        values = [getattr(e, column) for e in race.entries]
-        if any(v is None for v in values):
-            continue
-        total = max(sum(values), 1)
-        for e, v in zip(race.entries, values, strict=True):
-            share = v / total
-            by_position[e.finish].append(share)
-            rows.append((e.driver_key, w, e.finish, share))
-    average = {p: float(np.mean(s)) for p, s in by_position.items()}
-    actual: dict[str, float] = defaultdict(float)
-    expected: dict[str, float] = defaultdict(float)
-    for key, w, finish, share in rows:
-        actual[key] += w * share
-        expected[key] += w * average[finish]
-    k = settings.lead_pseudo
-    return {key: math.log((actual[key] + k) / (expected[key] + k)) for key in actual}
