@@ -299,6 +299,7 @@ def _with_ratings(driver: Driver, params: CalibratedParams, track: Track, field_
     ratings = params.table.ratings(
         driver_key(driver.name),
         track.archetype,
+        team=driver.team or None,  # None: the driver's latest team in the fitted history
         track_id=track.track_id,
         start_fraction=grid_fraction(driver.start_position, field_size),
     )
