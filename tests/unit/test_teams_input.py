@@ -80,8 +80,10 @@ def test_cli_says_which_teams_it_assumed(tmp_path: Path, capsys: pytest.CaptureF
     teams.write_text("driver,team\nKyle Larson,Spire Motorsports\n")
     args = ["simulate", "--slate", str(sample_slate_path()), "--track", "bristol", "--n-scenarios", "200"]
     assert main([*args, "--seed", "1", "--teams", str(teams)]) == 0
-    note = next(line for line in capsys.readouterr().out.splitlines() if "teams:" in line)
-    assert "Denny Hamlin (" in note and "Kyle Larson" not in note
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long notes
+    note = out[out.index("teams:") :]
+    assert "35 driver(s)" in note and "Denny Hamlin (Joe Gibbs Racing)" in note
+    assert "Kyle Larson (" not in note
 
 
 def test_a_refit_takes_each_drivers_team_from_his_latest_race() -> None:
