@@ -117,6 +117,8 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     reverse_order: bool
     team_shock: float = 0.0  # sd of the pace shock teammates share (fitted; 0 without calibration)
     fastest_lap_share: float = 1.0  # share of green laps credited as a fastest lap (fitted; 1 without)
+    # How steeply fastest laps follow pace (fitted; None without calibration: the kernel default).
+    fastest_lap_concentration: float | None = None
 
 
 MAX_LINEUPS = 500
@@ -208,6 +210,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             if driver_id not in known:
                 raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
         params_version, start_weight, reverse_order, team_shock, share = PARAMS_VERSION, None, False, 0.0, 1.0
+        concentration: float | None = None
         if calibration_enabled:
             params = params or load_params()
             drivers = [_with_ratings(d, params, track, len(drivers)) for d in drivers]
@@ -219,6 +222,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 fitted.team_shock,
                 fitted.fastest_lap_share,
             )
+            concentration = fitted.fastest_lap_concentration
         specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
         return cls(
             drivers=tuple(specs),
@@ -236,6 +240,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 reverse_order=reverse_order,
                 team_shock=team_shock,
                 fastest_lap_share=share,
+                fastest_lap_concentration=concentration,
             ),
             lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..history import HistoricalRace
 from ..slate import ARCHETYPES, Archetype
+from ._concentration import fastest_lap_concentrations
 from ._design import Design, build_design
 from ._dnf import base_dnf_rates, dnf_ratios, dnf_start_slopes, track_fits
 from ._laps import excess_share, fastest_lap_shares
@@ -54,11 +55,18 @@ def fit_ratings(
     dnf_ratio, dnf_prior = dnf_ratios(races, weights, base_dnf, tracks, settings, dnf_slope)
     if settings.dnf_by_start:
         dnf_slope = dnf_start_slopes(races, weights, tracks, dnf_ratio)
+    speed = excess_share(races, weights, settings, "fastest_laps")
+    team_shock = team_shocks(races, weights)
+    concentration = (
+        fastest_lap_concentrations(races, weights, strength, design, speed, team_shock)
+        if settings.fit_fastest_lap_concentration
+        else {}
+    )
     return RatingTable(
         settings=settings,
         as_of=as_of,
-        drivers=_driver_ratings(races, weights, settings, design, strength, dnf_ratio),
-        archetypes=_archetype_fits(races, weights, strength, base_dnf, dnf_slope),
+        drivers=_driver_ratings(races, weights, settings, design, strength, dnf_ratio, speed),
+        archetypes=_archetype_fits(races, weights, strength, base_dnf, dnf_slope, team_shock, concentration),
         rookie_strength={a: float(strength.rookie[k]) for k, a in enumerate(ARCHETYPES)},
         team_strength={team: float(strength.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
@@ -74,9 +82,9 @@ def _driver_ratings(
     design: Design,
     strength: StrengthFit,
     dnf_ratio: Mapping[str, float],
+    speed: Mapping[str, Mapping[Archetype, float]],
 ) -> dict[str, DriverRating]:
     dominance = excess_share(races, weights, settings, "laps_led")
-    speed = excess_share(races, weights, settings, "fastest_laps")
     return {
         key: DriverRating(
             driver_key=key,
@@ -97,8 +105,9 @@ def _archetype_fits(
     strength: StrengthFit,
     base_dnf: Mapping[Archetype, float],
     dnf_slope: Mapping[Archetype, float],
+    team_shock: Mapping[Archetype, float],
+    concentration: Mapping[Archetype, tuple[float, float]],
 ) -> dict[Archetype, ArchetypeFit]:
-    team_shock = team_shocks(races, weights)
     fastest_lap_share = fastest_lap_shares(races, weights)
     return {
         a: ArchetypeFit(
@@ -107,6 +116,8 @@ def _archetype_fits(
             form_scale=float(strength.scale[k]),
             team_shock=team_shock[a],
             fastest_lap_share=fastest_lap_share[a],
+            fastest_lap_concentration=concentration[a][0] if a in concentration else None,
+            speed_scale=concentration[a][1] if a in concentration else 1.0,
             running_scale=float(strength.running_scale[k]),
             dnf_start_slope=dnf_slope.get(a, 0.0),
             rulebook_start_weight=None

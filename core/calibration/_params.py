@@ -27,7 +27,7 @@ from ._table import ArchetypeFit, DriverRating, RatingTable, TrackFit
 PARAMS_DIR = DATA_DIR / "params"
 # The format this version writes and reads. A file of any other format is refused, not converted:
 # its fields, or what they mean, differ (docs/methods.md, "Parameter file format").
-FORMAT = 6
+FORMAT = 7
 _DIGITS = 5
 
 
@@ -50,6 +50,8 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     rulebook_start_weight: float | None  # start effect of a lineup the rulebook set (None: as qualified)
     dnf_start_slope: float  # log DNF rate of the last starter over the pole sitter's
     fastest_lap_share: float  # share of green laps credited as someone's fastest lap
+    fastest_lap_concentration: float | None  # how steeply fastest laps follow pace (None: default)
+    speed_scale: float  # multiplies drivers' speed
 
 
 class TrackEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -114,6 +116,10 @@ def params_content(
                 else _rounded(f.rulebook_start_weight),
                 dnf_start_slope=_rounded(f.dnf_start_slope),
                 fastest_lap_share=_rounded(f.fastest_lap_share),
+                fastest_lap_concentration=None
+                if f.fastest_lap_concentration is None
+                else _rounded(f.fastest_lap_concentration),
+                speed_scale=_rounded(f.speed_scale),
             )
             for a, f in table.archetypes.items()
         },
@@ -238,6 +244,8 @@ def _table(content: ParamsContent) -> RatingTable:
                 rulebook_start_weight=f.rulebook_start_weight,
                 dnf_start_slope=f.dnf_start_slope,
                 fastest_lap_share=f.fastest_lap_share,
+                fastest_lap_concentration=f.fastest_lap_concentration,
+                speed_scale=f.speed_scale,
             )
             for a, f in content.archetypes.items()
         },

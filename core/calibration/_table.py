@@ -40,6 +40,9 @@ class ArchetypeFit:
     rulebook_start_weight: float | None = None  # start effect of a rulebook lineup (None: as qualified)
     dnf_start_slope: float = 0.0  # log DNF rate of the last starter over the pole sitter's
     fastest_lap_share: float = 1.0  # share of green laps credited as a fastest lap (see _laps)
+    # How steeply fastest laps follow a race's pace (see _concentration); None: the kernel default.
+    fastest_lap_concentration: float | None = None
+    speed_scale: float = 1.0  # multiplies drivers' speed (see _concentration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,9 @@ class RatingTable:
             reverse_order=self.settings.reverse_order,
             team_shock=fit.team_shock,
             fastest_lap_share=fit.fastest_lap_share,
+            fastest_lap_concentration=default_params(archetype).fastest_lap_concentration
+            if fit.fastest_lap_concentration is None
+            else fit.fastest_lap_concentration,
         )
 
     def ratings(
@@ -122,7 +128,7 @@ class RatingTable:
         return FittedRatings(
             strength=sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
             dominance=rating.dominance[archetype],
-            speed=rating.speed[archetype],
+            speed=fit.speed_scale * rating.speed[archetype],
             dnf_rate=min(track.dnf_rate * rating.dnf_ratio * by_start, 0.95),
             team=team,
         )
