@@ -72,6 +72,10 @@ def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
         start_weight=settings.start_weight,
         reverse_order=settings.reverse_order,
         team_shock=settings.team_shock,
+        fastest_lap_share=settings.fastest_lap_share,
+        fastest_lap_concentration=params.fastest_lap_concentration
+        if settings.fastest_lap_concentration is None
+        else settings.fastest_lap_concentration,
     )
 
 

@@ -89,6 +89,9 @@ class Driver:
     aggression: float
     shadow_risk: float
     ratings: FittedRatings | None = None
+    # The car's team this week ("" unknown: a calibrated run assumes the driver's latest team in
+    # the fitted history). It picks the team strength and the team's shared pace shock.
+    team: str = ""
 
     def validate(self, where: str = "driver") -> None:
         """Raise InvalidInput naming the first field that breaks a rule."""

@@ -119,6 +119,9 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     start_weight: float | None
     reverse_order: bool
     team_shock: float = 0.0  # sd of the pace shock teammates share (fitted; 0 without calibration)
+    fastest_lap_share: float = 1.0  # share of green laps credited as a fastest lap (fitted; 1 without)
+    # How steeply fastest laps follow pace (fitted; None without calibration: the kernel default).
+    fastest_lap_concentration: float | None = None
 
 
 MAX_LINEUPS = 500
@@ -209,17 +212,20 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         for driver_id in conditions:
             if driver_id not in known:
                 raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
-        params_version, start_weight, reverse_order, team_shock = PARAMS_VERSION, None, False, 0.0
+        params_version, start_weight, reverse_order, team_shock, share = PARAMS_VERSION, None, False, 0.0, 1.0
+        concentration: float | None = None
         if calibration_enabled:
             params = params or load_params()
             drivers = [_with_ratings(d, params, track, len(drivers)) for d in drivers]
             fitted = params.table.archetype_params(track.archetype, track.track_id)
-            params_version, start_weight, reverse_order, team_shock = (
+            params_version, start_weight, reverse_order, team_shock, share = (
                 params.version,
                 fitted.start_weight,
                 fitted.reverse_order,
                 fitted.team_shock,
+                fitted.fastest_lap_share,
             )
+            concentration = fitted.fastest_lap_concentration
         specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
         return cls(
             drivers=tuple(specs),
@@ -236,6 +242,8 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 start_weight=start_weight,
                 reverse_order=reverse_order,
                 team_shock=team_shock,
+                fastest_lap_share=share,
+                fastest_lap_concentration=concentration,
             ),
             lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )
@@ -299,6 +307,7 @@ def _with_ratings(driver: Driver, params: CalibratedParams, track: Track, field_
     ratings = params.table.ratings(
         driver_key(driver.name),
         track.archetype,
+        team=driver.team or None,  # None: the driver's latest team in the fitted history
         track_id=track.track_id,
         start_fraction=grid_fraction(driver.start_position, field_size),
     )

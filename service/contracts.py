@@ -122,6 +122,19 @@ class DriverConstraintsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid
     skill: Share
     aggression: Share
     shadow_risk: Share
+    team: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=100,
+                pattern=_TEXT,
+                description="the car's team this week (calibrated runs; default the driver's latest team "
+                "in the fitted history)",
+            ),
+        ]
+        | None
+    ) = None
     min_laps_led: Laps = 0
     max_laps_led: Annotated[Laps | None, Meta(description="default the race length")] = None
     locked: bool = False

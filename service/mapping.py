@@ -4,7 +4,7 @@ response, and a response's lineups -> the site's upload rows (used by the route 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from core import (
@@ -31,6 +31,10 @@ from .contracts import (
 )
 
 NO_SALARIES = "no driver has a salary: lineups were chosen without a salary constraint"
+ASSUMED_TEAMS = (
+    "teams: drivers given no `team` drive for their latest team in the fitted history (a driver who "
+    "changed teams needs `team`):"
+)
 AXIOM_IDS = (
     "lineups.csv carries Axiom's driver_ids, not the site's player IDs (give each driver its "
     "site_player_id for a file the site accepts)"
@@ -52,6 +56,7 @@ def to_spec(request: OptimizeRequest) -> ConstraintSpec:
             skill=d.skill,
             aggression=d.aggression,
             shadow_risk=d.shadow_risk,
+            team=d.team or "",
         )
         for order, d in enumerate(request.drivers, start=1)
     ]
@@ -114,7 +119,14 @@ def response_for(run_id: str, request: OptimizeRequest, result: OptimizationResu
     """The response of a run the service computed for `request`."""
     site_ids = {d.driver_id: d.site_player_id for d in request.drivers if d.site_player_id is not None}
     salaries = request.drivers[0].salary is not None  # the contract has every driver's or none
-    return to_response(run_id, result, site_ids, salary_constrained=salaries)
+    given = {d.driver_id for d in request.drivers if d.team is not None}
+    assumed = [
+        f"{d.name} ({d.ratings.team})"
+        for d in result.spec.drivers
+        if d.ratings is not None and d.ratings.team and d.driver_id not in given
+    ]
+    notes = [f"{ASSUMED_TEAMS} {', '.join(assumed)}"] if assumed else []
+    return to_response(run_id, result, site_ids, salary_constrained=salaries, notes=notes)
 
 
 def to_response(
@@ -123,6 +135,7 @@ def to_response(
     site_ids: Mapping[str, str] | None = None,
     *,
     salary_constrained: bool = True,
+    notes: Sequence[str] = (),
 ) -> OptimizeResponse:
     """The response of a completed run. Within a lineup, drivers are in slot order: salary
     descending, then driver_id; `position` is that slot (1-based), the order of the upload file.
@@ -178,7 +191,7 @@ def to_response(
         note
         for note, applies in ((NO_SALARIES, not salary_constrained), (AXIOM_IDS, upload_ids == "axiom"))
         if applies
-    ]
+    ] + list(notes)
     return OptimizeResponse(
         run_id=run_id,
         status="completed",

@@ -28,6 +28,9 @@ from ._params import default_params_path as default_params_path
 from ._params import load_params as load_params
 from ._params import params_content as params_content
 from ._params import write_params as write_params
+from ._residuals import RaceResiduals as RaceResiduals
+from ._residuals import race_residuals as race_residuals
+from ._residuals import residual_diagnostics as residual_diagnostics
 from ._settings import RatingSettings as RatingSettings
 from ._table import ArchetypeFit as ArchetypeFit
 from ._table import DriverRating as DriverRating

@@ -39,6 +39,7 @@ from ._metrics import (
     pit_histogram,
     ranked_probability_score,
 )
+from ._residuals import RaceResiduals, race_residuals, residual_diagnostics
 from ._settings import RatingSettings
 from ._table import RatingTable, grid_fraction
 
@@ -81,6 +82,7 @@ class RaceScore:
     top_outcome: np.ndarray  # whether it happened
     dnf_forecast: float  # forecast DNF probabilities, summed over drivers
     dnf_observed: int  # cars that retired
+    residuals: RaceResiduals | None = None  # per-driver residuals and their null (the model only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,9 @@ class BacktestReport:
             baseline = summarise(self.of(name))
             report["baselines"][name] = {**baseline["overall"], "by_archetype": baseline["by_archetype"]}
         report["pit_deciles"] = [round(float(x), 4) for x in pit_deciles(self.of("model"))]
+        report["driver_residuals"] = residual_diagnostics(
+            [s.residuals for s in self.of("model") if s.residuals is not None]
+        )
         return report
 
     def of(self, model: Model, archetype: str | None = None) -> list[RaceScore]:
@@ -225,16 +230,30 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
     wins = np.asarray(probabilities[:, 0])  # P(finish 1st) per driver
     win_share = (wins * scenarios.n_scenarios + WIN_PRIOR) / (scenarios.n_scenarios + WIN_PRIOR * n)
     covered = tuple(int(jnp.sum(interval_coverage(finish, observed, level))) for level in LEVELS)
+    points = np.full(n, np.nan)
     if race.has_fastest_laps:
-        points = draftkings_points(
-            finish_position=actual.finish,
-            start_position=starts,
-            laps_led=actual.laps_led,
-            fastest_laps=actual.fastest_laps,
+        points = np.asarray(
+            draftkings_points(
+                finish_position=actual.finish,
+                start_position=starts,
+                laps_led=actual.laps_led,
+                fastest_laps=actual.fastest_laps,
+            ),
+            np.float64,
         )
         crps_points = float(jnp.sum(crps_samples(jnp.asarray(scenarios.points.T), jnp.asarray(points))))
     else:
         crps_points = float("nan")
+    fastest = np.where(actual.fastest_laps >= 0, actual.fastest_laps, np.nan)
+    residuals = None
+    if model == "model":
+        residuals = race_residuals(
+            race.archetype,
+            [e.driver_key for e in starting_grid(race).entries],
+            scenarios,
+            np.stack([points, fastest, actual.laps_led.astype(np.float64)]),
+            key=jax.random.fold_in(key, 2),
+        )
     u = jax.random.uniform(key, (n,))
     return RaceScore(
         race_id=race.race_id,
@@ -254,6 +273,7 @@ def score_race(race: HistoricalRace, scenarios: ScenarioSet, model: Model, *, ke
         top_outcome=actual.finish <= TOP_N,
         dnf_forecast=float(np.sum(np.mean(scenarios.dnf, axis=0))),
         dnf_observed=int(np.sum(actual.dnf)),
+        residuals=residuals,
     )
 
 

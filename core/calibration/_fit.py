@@ -4,22 +4,23 @@ RatingTable; dominance and speed are fitted here, the rest in _strength, _dnf an
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ..history import HistoricalRace
 from ..slate import ARCHETYPES, Archetype
+from ._concentration import fastest_lap_concentrations
 from ._design import Design, build_design
 from ._dnf import base_dnf_rates, dnf_ratios, dnf_start_slopes, track_fits
+from ._laps import excess_share, fastest_lap_shares
 from ._settings import RatingSettings
 from ._strength import StrengthFit, fit_strength
 from ._table import ArchetypeFit, DriverRating, RatingTable
 from ._teams import team_shocks
 
 RACES_PER_SEASON = 36.0
+_AVERAGE = dict.fromkeys(ARCHETYPES, 0.0)  # dominance and speed of a driver with no laps data
 
 
 def race_time(season: int, race_number: int) -> float:
@@ -54,11 +55,18 @@ def fit_ratings(
     dnf_ratio, dnf_prior = dnf_ratios(races, weights, base_dnf, tracks, settings, dnf_slope)
     if settings.dnf_by_start:
         dnf_slope = dnf_start_slopes(races, weights, tracks, dnf_ratio)
+    speed = excess_share(races, weights, settings, "fastest_laps")
+    team_shock = team_shocks(races, weights)
+    concentration = (
+        fastest_lap_concentrations(races, weights, strength, design, speed, team_shock)
+        if settings.fit_fastest_lap_concentration
+        else {}
+    )
     return RatingTable(
         settings=settings,
         as_of=as_of,
-        drivers=_driver_ratings(races, weights, settings, design, strength, dnf_ratio),
-        archetypes=_archetype_fits(races, weights, strength, base_dnf, dnf_slope),
+        drivers=_driver_ratings(races, weights, settings, design, strength, dnf_ratio, speed),
+        archetypes=_archetype_fits(races, weights, strength, base_dnf, dnf_slope, team_shock, concentration),
         rookie_strength={a: float(strength.rookie[k]) for k, a in enumerate(ARCHETYPES)},
         team_strength={team: float(strength.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
@@ -74,15 +82,15 @@ def _driver_ratings(
     design: Design,
     strength: StrengthFit,
     dnf_ratio: Mapping[str, float],
+    speed: Mapping[str, Mapping[Archetype, float]],
 ) -> dict[str, DriverRating]:
-    dominance = _excess_share(races, weights, settings, "laps_led")
-    speed = _excess_share(races, weights, settings, "fastest_laps")
+    dominance = excess_share(races, weights, settings, "laps_led")
     return {
         key: DriverRating(
             driver_key=key,
             strength_by_archetype={a: float(strength.strengths[i, k]) for k, a in enumerate(ARCHETYPES)},
-            dominance=dominance.get(key, 0.0),
-            speed=speed.get(key, 0.0),
+            dominance=dominance.get(key, _AVERAGE),
+            speed=speed.get(key, _AVERAGE),
             dnf_ratio=dnf_ratio.get(key, 1.0),
             starts=int(design.starts[i]),
             team=design.latest_team.get(key, ""),
@@ -97,14 +105,19 @@ def _archetype_fits(
     strength: StrengthFit,
     base_dnf: Mapping[Archetype, float],
     dnf_slope: Mapping[Archetype, float],
+    team_shock: Mapping[Archetype, float],
+    concentration: Mapping[Archetype, tuple[float, float]],
 ) -> dict[Archetype, ArchetypeFit]:
-    team_shock = team_shocks(races, weights)
+    fastest_lap_share = fastest_lap_shares(races, weights)
     return {
         a: ArchetypeFit(
             start_weight=float(strength.start_weights[k]),
             dnf_rate=base_dnf[a],
             form_scale=float(strength.scale[k]),
             team_shock=team_shock[a],
+            fastest_lap_share=fastest_lap_share[a],
+            fastest_lap_concentration=concentration[a][0] if a in concentration else None,
+            speed_scale=concentration[a][1] if a in concentration else 1.0,
             running_scale=float(strength.running_scale[k]),
             dnf_start_slope=dnf_slope.get(a, 0.0),
             rulebook_start_weight=None
@@ -113,29 +126,3 @@ def _archetype_fits(
         )
         for k, a in enumerate(ARCHETYPES)
     }
-
-
-def _excess_share(
-    races: Sequence[HistoricalRace], weights: np.ndarray, settings: RatingSettings, column: str
-) -> dict[str, float]:
-    """log((share + k) / (expected share + k)), where the expected share is the average share of
-    the same finishing position over all races (races without the column are skipped)."""
-    by_position: dict[int, list[float]] = defaultdict(list)
-    rows: list[tuple[str, float, int, float]] = []
-    for race, w in zip(races, weights, strict=True):
-        values = [getattr(e, column) for e in race.entries]
-        if any(v is None for v in values):
-            continue
-        total = max(sum(values), 1)
-        for e, v in zip(race.entries, values, strict=True):
-            share = v / total
-            by_position[e.finish].append(share)
-            rows.append((e.driver_key, w, e.finish, share))
-    average = {p: float(np.mean(s)) for p, s in by_position.items()}
-    actual: dict[str, float] = defaultdict(float)
-    expected: dict[str, float] = defaultdict(float)
-    for key, w, finish, share in rows:
-        actual[key] += w * share
-        expected[key] += w * average[finish]
-    k = settings.lead_pseudo
-    return {key: math.log((actual[key] + k) / (expected[key] + k)) for key in actual}

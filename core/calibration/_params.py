@@ -27,15 +27,15 @@ from ._table import ArchetypeFit, DriverRating, RatingTable, TrackFit
 PARAMS_DIR = DATA_DIR / "params"
 # The format this version writes and reads. A file of any other format is refused, not converted:
 # its fields, or what they mean, differ (docs/methods.md, "Parameter file format").
-FORMAT = 5
+FORMAT = 7
 _DIGITS = 5
 
 
 class DriverEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     strength: dict[str, float]
-    dominance: float
-    speed: float
+    dominance: dict[str, float]
+    speed: dict[str, float]
     dnf_ratio: float
     starts: int
     team: str
@@ -49,6 +49,9 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     running_scale: float  # reported; forecasts do not use it
     rulebook_start_weight: float | None  # start effect of a lineup the rulebook set (None: as qualified)
     dnf_start_slope: float  # log DNF rate of the last starter over the pole sitter's
+    fastest_lap_share: float  # share of green laps credited as someone's fastest lap
+    fastest_lap_concentration: float | None  # how steeply fastest laps follow pace (None: default)
+    speed_scale: float  # multiplies drivers' speed
 
 
 class TrackEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -112,6 +115,11 @@ def params_content(
                 if f.rulebook_start_weight is None
                 else _rounded(f.rulebook_start_weight),
                 dnf_start_slope=_rounded(f.dnf_start_slope),
+                fastest_lap_share=_rounded(f.fastest_lap_share),
+                fastest_lap_concentration=None
+                if f.fastest_lap_concentration is None
+                else _rounded(f.fastest_lap_concentration),
+                speed_scale=_rounded(f.speed_scale),
             )
             for a, f in table.archetypes.items()
         },
@@ -119,8 +127,8 @@ def params_content(
             key: DriverEntry(
                 name=names.get(key, key),
                 strength={a: _rounded(v) for a, v in r.strength_by_archetype.items()},
-                dominance=_rounded(r.dominance),
-                speed=_rounded(r.speed),
+                dominance={a: _rounded(v) for a, v in r.dominance.items()},
+                speed={a: _rounded(v) for a, v in r.speed.items()},
                 dnf_ratio=_rounded(r.dnf_ratio),
                 starts=r.starts,
                 team=r.team,
@@ -218,8 +226,8 @@ def _table(content: ParamsContent) -> RatingTable:
             key: DriverRating(
                 driver_key=key,
                 strength_by_archetype={_archetype(a): v for a, v in d.strength.items()},
-                dominance=d.dominance,
-                speed=d.speed,
+                dominance={_archetype(a): v for a, v in d.dominance.items()},
+                speed={_archetype(a): v for a, v in d.speed.items()},
                 dnf_ratio=d.dnf_ratio,
                 starts=d.starts,
                 team=d.team,
@@ -235,6 +243,9 @@ def _table(content: ParamsContent) -> RatingTable:
                 running_scale=f.running_scale,
                 rulebook_start_weight=f.rulebook_start_weight,
                 dnf_start_slope=f.dnf_start_slope,
+                fastest_lap_share=f.fastest_lap_share,
+                fastest_lap_concentration=f.fastest_lap_concentration,
+                speed_scale=f.speed_scale,
             )
             for a, f in content.archetypes.items()
         },

@@ -16,12 +16,13 @@ from ._settings import RatingSettings
 
 @dataclass(frozen=True, slots=True)
 class DriverRating:
-    """One driver's fitted ratings (archetype offsets included in `strength_by_archetype`)."""
+    """One driver's fitted ratings (archetype offsets included in `strength_by_archetype`;
+    dominance and speed per archetype, shrunk toward the driver's overall value)."""
 
     driver_key: str
     strength_by_archetype: Mapping[Archetype, float]
-    dominance: float
-    speed: float
+    dominance: Mapping[Archetype, float]
+    speed: Mapping[Archetype, float]
     dnf_ratio: float
     starts: int  # Cup starts in the fit window
     team: str  # the team of the driver's latest race ("" unknown)
@@ -38,6 +39,10 @@ class ArchetypeFit:
     running_scale: float = 1.0  # how much sharper a running order shows pace than a finish does
     rulebook_start_weight: float | None = None  # start effect of a rulebook lineup (None: as qualified)
     dnf_start_slope: float = 0.0  # log DNF rate of the last starter over the pole sitter's
+    fastest_lap_share: float = 1.0  # share of green laps credited as a fastest lap (see _laps)
+    # How steeply fastest laps follow a race's pace (see _concentration); None: the kernel default.
+    fastest_lap_concentration: float | None = None
+    speed_scale: float = 1.0  # multiplies drivers' speed (see _concentration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,11 @@ class RatingTable:
             default_params(archetype),
             start_weight=start_weight * track.scale,
             reverse_order=self.settings.reverse_order,
-            team_shock=self.archetypes[archetype].team_shock,
+            team_shock=fit.team_shock,
+            fastest_lap_share=fit.fastest_lap_share,
+            fastest_lap_concentration=default_params(archetype).fastest_lap_concentration
+            if fit.fastest_lap_concentration is None
+            else fit.fastest_lap_concentration,
         )
 
     def ratings(
@@ -118,8 +127,8 @@ class RatingTable:
         team_strength = self.team_strength.get(team, 0.0)
         return FittedRatings(
             strength=sharpness * (rating.strength_by_archetype[archetype] + fit.form_scale * team_strength),
-            dominance=rating.dominance,
-            speed=rating.speed,
+            dominance=rating.dominance[archetype],
+            speed=fit.speed_scale * rating.speed[archetype],
             dnf_rate=min(track.dnf_rate * rating.dnf_ratio * by_start, 0.95),
             team=team,
         )

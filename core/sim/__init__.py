@@ -17,6 +17,7 @@ from ._params import ArchetypeParams as ArchetypeParams
 from ._params import DriverInputs as DriverInputs
 from ._params import default_params as default_params
 from ._params import driver_inputs as driver_inputs
+from ._params import expected_green_laps as expected_green_laps
 from ._scenarios import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
 from ._scenarios import DEFAULT_MIN_ACCEPTANCE as DEFAULT_MIN_ACCEPTANCE
 from ._scenarios import Diagnostics as Diagnostics

@@ -18,10 +18,9 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from ..scoring import ScoringRules, fantasy_points
-from ._params import ArchetypeParams, DriverInputs
+from ._params import MAX_CAUTIONS, ArchetypeParams, DriverInputs
 from ._types import Key
 
-MAX_CAUTIONS = 63
 GAMMA_TRIES = 6  # candidates of the chaos factor's rejection sampler (see _draw_gamma)
 GAMMA_WORDS = 2 * GAMMA_TRIES + 1  # a normal and an acceptance uniform per try, one boost uniform
 # On CPU, vmapping a whole chunk at once streams every per-driver intermediate through memory;
@@ -40,7 +39,7 @@ AXIOMS = (
     "finish_positions_are_a_permutation",
     "laps_led_sum_to_race_length",
     "no_lead_or_fastest_lap_after_leaving",
-    "fastest_laps_sum_to_green_laps",
+    "fastest_laps_sum_to_counted_laps",
     "dnf_behind_running_cars",
     "winner_ran_every_lap_and_led",
 )
@@ -190,6 +189,11 @@ def _laps_led(
     return led + jnp.where(winner, laps - jnp.sum(led), 0)
 
 
+def _counted_laps(green_laps: Int[Array, ""], share: float) -> Int[Array, ""]:
+    """The green laps that count as someone's fastest lap (all of them at share 1)."""
+    return jnp.floor(green_laps.astype(jnp.float32) * share + 0.5).astype(jnp.int32)
+
+
 def _fastest_laps(
     speed_weight: Float[Array, drivers],
     u_phase: Float[Array, ""],
@@ -198,11 +202,12 @@ def _fastest_laps(
     green_laps: Int[Array, ""],
     laps: Int[Array, ""],
 ) -> Int[Array, drivers]:
-    """Green laps split by systematic sampling, weighted by speed x share of the race run.
+    """The counted green laps (`green_laps` here) split by systematic sampling, weighted by
+    speed x share of the race run.
 
-    A retired car keeps at most the green laps it was on track for (its exit lap's pro-rata share
-    of green laps, never more than its laps run); what a cap removes goes to the winner, who ran
-    every lap, so the total stays exactly the green-lap count.
+    A retired car keeps at most the counted laps it was on track for (its exit lap's pro-rata
+    share, never more than its laps run); what a cap removes goes to the winner, who ran every
+    lap, so the total stays exactly the counted-lap count.
     """
     on_track = exit_lap / laps
     share = _cumulative_share(speed_weight * on_track)
@@ -215,7 +220,7 @@ def _fastest_laps(
 
 def _check_axioms(
     race_length: Int[Array, ""],
-    green_laps: Int[Array, ""],
+    counted_laps: Int[Array, ""],
     finish: Int[Array, drivers],
     laps_led: Int[Array, drivers],
     fastest: Int[Array, drivers],
@@ -238,7 +243,7 @@ def _check_axioms(
             ~(in_range & covered),
             jnp.sum(laps_led) != race_length,
             jnp.any((laps_led > completed) | (fastest > completed) | (laps_led < 0) | (fastest < 0)),
-            jnp.sum(fastest) != green_laps,
+            jnp.sum(fastest) != counted_laps,
             last_running >= first_retired,
             ~jnp.any(winner & running & (completed == race_length) & (laps_led >= 1)),
         ]
@@ -320,7 +325,8 @@ def simulate_race(
     block_end = _block_ends(-jnp.log(u_spacing), laps)
     laps_led = _laps_led(lead_weight, u_lead, block_end, exit_lap, running, winner, laps)
     speed_weight = jnp.exp(params.fastest_lap_concentration * relative_pace + drivers.speed_bias)
-    fastest_laps = _fastest_laps(speed_weight, u_phase, exit_lap, winner, green_laps, laps)
+    counted_laps = _counted_laps(green_laps, params.fastest_lap_share)
+    fastest_laps = _fastest_laps(speed_weight, u_phase, exit_lap, winner, counted_laps, laps)
 
     # Laps completed: retired cars stop at their exit lap, running cars lose laps toward the back.
     depth = (finish - 1) / (n - 1)
@@ -336,7 +342,7 @@ def simulate_race(
         fastest_laps=fastest_laps,
         laps_completed=laps_completed,
     )
-    violations = _check_axioms(laps, green_laps, finish, laps_led, fastest_laps, laps_completed, running)
+    violations = _check_axioms(laps, counted_laps, finish, laps_led, fastest_laps, laps_completed, running)
     return Race(
         finish_position=finish.astype(jnp.int8),
         laps_led=laps_led.astype(jnp.int16),

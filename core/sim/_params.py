@@ -10,10 +10,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.stats
 from jaxtyping import Array, Float
 
 from ..slate import Archetype, Driver
 from ._types import DriverFloats, DriverInts
+
+MAX_CAUTIONS = 63  # the kernel's Poisson draw covers 0..MAX_CAUTIONS cautions
 
 REGIMES = ("standard", "dominator", "chaos", "fuel_mileage")
 PARAMS_VERSION = "defaults-2026.11.3"
@@ -55,6 +58,10 @@ class ArchetypeParams:
     # same set-up, drafting partners), in units of the finishing-order noise. It applies to drivers
     # whose fitted ratings name a team (see driver_inputs); 0 leaves drivers independent.
     team_shock: float = 0.0
+    # Share of the green-flag laps that count as someone's fastest lap. Loop data credits fewer
+    # fastest laps than a race has green laps (laps under green after a restart, timing gaps):
+    # fitted per archetype from history (core.calibration); 1 credits every green lap.
+    fastest_lap_share: float = 1.0
     n_blocks: int = dataclasses.field(default=20, metadata={"static": True})
 
 
@@ -214,6 +221,25 @@ def dnf_hazard_for(rate: float, params: ArchetypeParams) -> float:
         middle = 0.5 * (low + high)
         low, high = (middle, high) if survival(middle) > 1.0 - rate else (low, middle)
     return 0.5 * (low + high)
+
+
+def expected_green_laps(params: ArchetypeParams, race_length: int) -> float:
+    """The kernel's mean green laps in a race of `race_length` laps.
+
+    Cautions are Poisson given the chaos factor c x Gamma(k) / k, so over the Gamma they are
+    negative binomial (mean mu = rate x c, shape k); each caution takes laps_per_caution laps
+    (rounded), at most half the race.
+    """
+    rate = params.cautions_per_100_laps * race_length / 100.0
+    counts = np.arange(MAX_CAUTIONS + 1)
+    caution_laps = np.minimum(np.floor(counts * params.laps_per_caution + 0.5), race_length // 2)
+    k = params.chaos_shape
+    expected = 0.0
+    for probability, chaos in zip(params.regime_probs, params.regime_chaos, strict=True):
+        pmf = scipy.stats.nbinom.pmf(counts, k, k / (k + rate * chaos))
+        pmf[-1] += 1.0 - pmf.sum()  # the kernel's support ends at MAX_CAUTIONS
+        expected += probability * float(np.sum(pmf * caution_laps))
+    return race_length - expected
 
 
 def _driver_row(driver: Driver, params: ArchetypeParams, *, use_ratings: bool) -> tuple[float, ...]:

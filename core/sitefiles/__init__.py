@@ -29,6 +29,8 @@ from ._slates import is_site_player_list as is_site_player_list
 from ._slates import load_slate as load_slate
 from ._slates import read_drivers_csv as read_drivers_csv
 from ._slates import read_site_drivers as read_site_drivers
+from ._teams import read_teams as read_teams
+from ._teams import with_teams as with_teams
 from ._uploads import UPLOAD_SLOT as UPLOAD_SLOT
 from ._uploads import read_draftkings_upload as read_draftkings_upload
 from ._uploads import read_fanduel_upload as read_fanduel_upload

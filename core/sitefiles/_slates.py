@@ -22,7 +22,8 @@ SLATE_COLUMNS = (
 
 
 def read_drivers_csv(path: PathLike) -> tuple[Driver, ...]:
-    """Read a slate file with the columns of SLATE_COLUMNS (the format of data/samples/).
+    """Read a slate file with the columns of SLATE_COLUMNS (the format of data/samples/) and an
+    optional `team` column (empty: unknown).
 
     Raises:
         InvalidInput: field "slate" for a missing column; "line N.column" for a row without that
@@ -33,7 +34,7 @@ def read_drivers_csv(path: PathLike) -> tuple[Driver, ...]:
     missing = [c for c in SLATE_COLUMNS if c not in header]
     if missing:
         raise InvalidInput("slate", f"{path}: missing columns {missing}")
-    columns = {name: header.index(name) for name in SLATE_COLUMNS}
+    columns = {name: header.index(name) for name in (*SLATE_COLUMNS, "team") if name in header}
     return tuple(_driver_from_row(path, line, cells, columns) for line, cells in lines[1:])
 
 
@@ -68,6 +69,7 @@ def _driver_from_row(path: PathLike, line: int, cells: Sequence[str], columns: M
         skill=float(number("skill", float)),
         aggression=float(number("aggression", float)),
         shadow_risk=float(number("shadow_risk", float)),
+        team=cell("team") if "team" in columns and columns["team"] < len(cells) else "",
     )
 
 

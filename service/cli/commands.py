@@ -29,7 +29,7 @@ from core.sitefiles import SITE_NAMES, EntriesFile, is_site_player_list, read_en
 from ..contracts import ENCODER
 from ..mapping import has_site_ids, to_response, upload_rows, write_lineups_csv
 from .contest import contest_report, contest_settings, print_contest, read_lineups
-from .inputs import RaceWeek, lineup_settings, read_race_week, rookies, site_players
+from .inputs import RaceWeek, assumed_teams, lineup_settings, read_race_week, rookies, site_players
 from .plots import plot_backtest, plot_contest
 from .render import (
     console,
@@ -52,7 +52,8 @@ def demo(args: argparse.Namespace) -> int:
     path = sample_slate_path()
     console.print(f"[bold]Axiom demo[/]: DraftKings Cup slate, Bristol 2026 ({path.name})")
     common = {"slate": path, "track": "bristol", "n_scenarios": args.n_scenarios, "seed": args.seed,
-              "site": "draftkings", "starts": None, "json": None, "calibration": True}  # fmt: skip
+              "site": "draftkings", "starts": None, "teams": None, "json": None,
+              "calibration": True}  # fmt: skip
     simulate(argparse.Namespace(**common, race_length=None))
     console.print("\n[bold]Tournament lineups[/] (upside objective, at most 4 drivers shared)")
     return optimize(
@@ -66,7 +67,8 @@ def demo(args: argparse.Namespace) -> int:
 
 def _compile(args: argparse.Namespace, week: RaceWeek, **options: Any) -> ConstraintSpec:
     """The spec of the slate, site, scenarios and ratings the command was given, after printing
-    what the run assumes (the site it found, a guessed grid, drivers rated as rookies)."""
+    what the run assumes (the site it found, a guessed grid, drivers rated as rookies, teams
+    taken from history)."""
     spec = ConstraintSpec.compile(
         week.slate.drivers,
         week.slate.track,
@@ -75,7 +77,7 @@ def _compile(args: argparse.Namespace, week: RaceWeek, **options: Any) -> Constr
         calibration_enabled=args.calibration,
         **options,
     )
-    print_race_week(week, spec, rookies(spec))
+    print_race_week(week, spec, rookies(spec), assumed_teams(week, spec))
     return spec
 
 

@@ -22,7 +22,9 @@ from core.sitefiles import (
     player_list_site,
     read_site_players,
     read_start_positions,
+    read_teams,
     with_start_positions,
+    with_teams,
 )
 from core.slate import SiteName
 
@@ -64,6 +66,8 @@ def read_race_week(args: argparse.Namespace) -> RaceWeek:
     if args.starts is not None:
         drivers = with_start_positions(slate.drivers, read_start_positions(args.starts), args.starts)
         slate = Slate(drivers, slate.track, slate.slate_id)
+    if getattr(args, "teams", None) is not None:
+        slate = Slate(with_teams(slate.drivers, read_teams(args.teams)), slate.track, slate.slate_id)
     return RaceWeek(slate, site, shown_by, grid_guessed=player_list and args.starts is None)
 
 
@@ -178,4 +182,17 @@ def rookies(spec: ConstraintSpec) -> list[Rookie]:
         Rookie(d.name, d.ratings.strength, strengths.index(d.ratings.strength) + 1, d.ratings.team)
         for d in spec.drivers
         if d.ratings is not None and driver_key(d.name) not in known
+    ]
+
+
+def assumed_teams(week: RaceWeek, spec: ConstraintSpec) -> list[tuple[str, str]]:
+    """(name, team) of the drivers of a calibrated spec given no team, whose latest team in the
+    fitted history the run assumed."""
+    if not spec.scenarios.calibration_enabled:
+        return []
+    given = {d.driver_id for d in week.slate.drivers if d.team}
+    return [
+        (d.name, d.ratings.team)
+        for d in spec.drivers
+        if d.ratings is not None and d.ratings.team and d.driver_id not in given
     ]

@@ -186,6 +186,11 @@ def _slate_arguments(command: argparse.ArgumentParser) -> None:
         "(default: a drivers CSV's start_position; a site player list lines up by salary until qualifying)",
     )  # fmt: skip
     command.add_argument(
+        "--teams", type=Path, default=None, metavar="FILE",
+        help="this week's teams: a CSV of driver (name or ID) and team, header optional (calibrated runs; "
+        "default: a drivers CSV's team column, else each driver's latest team in history)",
+    )  # fmt: skip
+    command.add_argument(
         "--n-scenarios", type=int, default=10_000, metavar="N", help="race scenarios to simulate"
     )
     command.add_argument(

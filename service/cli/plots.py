@@ -1,4 +1,5 @@
-"""Backtest figure: the PIT histogram of finishing positions and a reliability curve per archetype."""
+"""Backtest figure: the PIT histogram of finishing positions, a reliability curve per archetype and
+the per-driver residual check against its model-based null."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from core.slate import ARCHETYPES
 
 def plot_backtest(report: BacktestReport, path: Path) -> None:
     """Write a PNG: left, the PIT histogram (model and start-only baseline); right, for each
-    archetype, the forecast probability of a top-10 finish against how often it happened."""
+    archetype, the forecast probability of a top-10 finish against how often it happened; third,
+    per archetype, the (driver, archetype) groups whose mean residual has |t| > 2 against the
+    null's median and 95th percentile."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (pit_axes, reliability_axes) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=110)
+    figure, (pit_axes, reliability_axes, residual_axes) = plt.subplots(1, 3, figsize=(16, 4.5), dpi=110)
     n_bins = 10
     centres = (np.arange(n_bins) + 0.5) / n_bins
     for offset, (model, label) in enumerate((("model", "Axiom"), ("start_only", "start-only"))):
@@ -54,6 +57,7 @@ def plot_backtest(report: BacktestReport, path: Path) -> None:
         ylim=(0, 1),
     )
     reliability_axes.legend()
+    _residual_panel(residual_axes, report.summary()["driver_residuals"])
     seasons = report.seasons
     figure.suptitle(
         f"Backtest {seasons[0]}-{seasons[1]}, params {report.params_version or 'fitted per race'}"
@@ -90,3 +94,26 @@ def plot_contest(result: Any, drivers: Any, ownership: Any, points: Any, path: P
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _residual_panel(axes: Any, residuals: dict[str, Any]) -> None:
+    """Observed |t| > 2 counts (bars) per stat and archetype, the null's median (tick) and 95th
+    percentile (top of the grey line): a bar above the line is a miscalibrated stat."""
+    stats = ("fastest_laps", "laps_led", "dk_points")
+    width = 0.8 / len(stats)
+    for k, stat in enumerate(stats):
+        counts = residuals[stat].get("by_archetype", {})
+        x = np.arange(len(ARCHETYPES)) + (k - 1) * width
+        observed = [counts.get(a, {}).get("observed", 0) for a in ARCHETYPES]
+        axes.bar(x, observed, width=width * 0.9, label=stat.replace("_", " "))
+        for xi, a in zip(x, ARCHETYPES, strict=True):
+            null = counts.get(a)
+            if null is not None:
+                axes.plot([xi, xi], [0, null["null_p95"]], color="grey", linewidth=1)
+                axes.plot([xi - width / 3, xi + width / 3], [null["null_median"]] * 2, color="black")
+    axes.set_xticks(np.arange(len(ARCHETYPES)), ARCHETYPES)
+    axes.set(
+        title="Drivers with |t| > 2 (bars) vs null median (tick), p95 (line)",
+        ylabel="(driver, archetype) groups",
+    )
+    axes.legend()

@@ -109,8 +109,14 @@ def print_lineups(result: OptimizationResult) -> None:
     console.print(table)
 
 
-def print_race_week(week: RaceWeek, spec: ConstraintSpec, rookies: Sequence[Rookie]) -> None:
-    """Notes on what the run assumed: the site it found, a guessed grid, drivers rated as rookies."""
+def print_race_week(
+    week: RaceWeek,
+    spec: ConstraintSpec,
+    rookies: Sequence[Rookie],
+    assumed_teams: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Notes on what the run assumed: the site it found, a guessed grid, drivers rated as rookies,
+    teams taken from history."""
     notes = []
     if week.site_shown_by is not None:
         notes.append(f"site: {SITE_NAMES[week.site]} ({week.site_shown_by})")
@@ -129,6 +135,12 @@ def print_race_week(week: RaceWeek, spec: ConstraintSpec, rookies: Sequence[Rook
             f"new to history: {len(rookies)} driver(s) rated as rookies, the parameter file's rookie prior "
             f"at {spec.track.archetype} tracks in average equipment where the team is unknown (strength "
             f"{rookies[0].strength:+.2f}; the field's median {statistics.median(strengths):+.2f}): {listed}"
+        )
+    if assumed_teams:
+        listed = ", ".join(f"{name} ({team})" for name, team in assumed_teams)
+        notes.append(
+            f"teams: {len(assumed_teams)} driver(s) given no team drive for their latest team in history "
+            f"(a driver who changed teams needs --teams FILE or a team column): {listed}"
         )
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -9,6 +9,7 @@ shape the unit tests share); 33 (past the kernel's first 32-bit mask word) on a 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -69,8 +70,9 @@ def simulate(
     n_scenarios: int = N_SCENARIOS,
     seed: int | None = None,
     conditions: LapsLedConditions | None = None,
+    fastest_lap_share: float = 1.0,
 ) -> ScenarioSet:
-    params = DEFAULT_PARAMS[case.archetype]
+    params = dataclasses.replace(DEFAULT_PARAMS[case.archetype], fastest_lap_share=fastest_lap_share)
     return generate_scenarios(
         driver_inputs(case.drivers, params, use_ratings=False),
         params,
@@ -84,7 +86,7 @@ def simulate(
     )
 
 
-def assert_axioms_hold(s: ScenarioSet) -> None:
+def assert_axioms_hold(s: ScenarioSet, fastest_lap_share: float = 1.0) -> None:
     """An independent NumPy re-check of every axiom (docs/race-model.md, "Axioms")."""
     finish = s.finish_position.astype(np.int64)
     led = s.laps_led.astype(np.int64)
@@ -102,7 +104,10 @@ def assert_axioms_hold(s: ScenarioSet) -> None:
     assert (completed <= length).all()
     assert (completed[s.dnf] < length).all(), "a DNF car completed the whole race"
     assert ((green >= length - length // 2) & (green <= length)).all()
-    np.testing.assert_array_equal(fastest.sum(axis=1), green)
+    counted = np.floor(green.astype(np.float32) * np.float32(fastest_lap_share) + np.float32(0.5)).astype(
+        np.int64
+    )
+    np.testing.assert_array_equal(fastest.sum(axis=1), counted)
 
     last_running = np.where(s.dnf, 0, finish).max(axis=1)
     first_retired = np.where(s.dnf, finish, n_drivers + 1).min(axis=1)
@@ -176,6 +181,15 @@ def test_axioms_hold_for_any_field_size_and_archetype(case: RaceCase) -> None:
     s = simulate(case)
     assert s.diagnostics.axiom_violations == 0
     assert_axioms_hold(s)
+
+
+@settings(max_examples=4)
+@given(case=race_cases(), share=st.floats(0.85, 1.0))
+def test_fastest_laps_sum_to_the_counted_share_of_green_laps(case: RaceCase, share: float) -> None:
+    s = simulate(case, fastest_lap_share=share)
+    assert s.diagnostics.axiom_violations == 0
+    assert_axioms_hold(s, fastest_lap_share=share)
+    assert s.fastest_laps.sum() <= s.green_laps.sum()
 
 
 @settings(max_examples=8)

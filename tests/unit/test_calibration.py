@@ -26,6 +26,7 @@ from core.calibration import (
 )
 from core.errors import InvalidInput
 from core.history import HistoricalRace, RaceEntry
+from core.sim import DEFAULT_PARAMS
 
 N_DRIVERS = 10
 TRUE_STRENGTH = np.linspace(2.0, -2.0, N_DRIVERS)  # driver 0 is the best
@@ -137,7 +138,25 @@ def test_dnf_ratio_finds_the_crash_prone_driver(table) -> None:
 
 def test_dominance_follows_laps_led_beyond_finishing_position(table) -> None:
     # Every car led in proportion to its finishing position, so nobody is much of an outlier.
-    assert all(abs(d.dominance) < 0.5 for d in table.drivers.values())
+    assert all(abs(v) < 0.5 for d in table.drivers.values() for v in d.dominance.values())
+
+
+@pytest.mark.parametrize("concentrated", [True, False])
+def test_fastest_lap_concentration_follows_how_the_data_spreads_fastest_laps(history, concentrated) -> None:
+    """Fastest laps to the first three finishers only: steeper than the kernel's default; the same
+    fastest laps for every car: flat (0), whatever the pace."""
+
+    def spread(race: HistoricalRace) -> HistoricalRace:
+        entries = tuple(dataclasses.replace(e, fastest_laps=6) for e in race.entries)
+        return dataclasses.replace(race, entries=entries)
+
+    races = history if concentrated else [spread(r) for r in history]
+    fit = fit_ratings(races, (2022, 1)).archetypes["intermediate"]
+    assert fit.fastest_lap_concentration is not None
+    if concentrated:
+        assert fit.fastest_lap_concentration > DEFAULT_PARAMS["intermediate"].fastest_lap_concentration
+    else:
+        assert fit.fastest_lap_concentration == 0.0
 
 
 def test_unknown_driver_gets_the_rookie_prior(table) -> None:
