@@ -3,15 +3,17 @@ its address as `access` resolves it) and only for submissions the API accepts fo
 
 The counts live in the app's SUBMISSION_STORE: this process's memory (the embedded backend: one
 process), or the database that every API process shares (the networked backend), whose
-`exclusive` lock then makes the read-check-write of a client's count one step across processes."""
+`admit` counts and records a submission in one statement, atomic across processes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
 from litestar.serialization import encode_json
+from litestar.stores.base import Store
 from litestar.types import Message, Receive, Scope, Send
 
 from .access import Access
@@ -24,22 +26,38 @@ class SubmissionLimit(RateLimitMiddleware):
     client that fixes a typo has not spent its quota on it."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        store = self.config.get_store_from_app(scope["litestar_app"])
-        self._lock = getattr(store, "exclusive", self._lock)  # see the module's docstring
+        app = scope["litestar_app"]
+        store = self.config.get_store_from_app(app)
 
         async def refund_rejected(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 400:
-                await self._refund(scope)
+                await self._refund(scope, store)
             await send(message)
 
-        await super().__call__(scope, receive, refund_rejected)
+        admit = getattr(store, "admit", None)  # the database's one-statement count (see above)
+        if admit is None:
+            await super().__call__(scope, receive, refund_rejected)
+            return
+        request: Request[Any, Any, Any] = app.request_class(scope)
+        if not await self.should_check_request(request=request):
+            await self.app(scope, receive, send)
+            return
+        key = self.cache_key_from_request(request)
+        admitted, history = await admit(key, self.max_requests, DURATION_VALUES[self.unit])
+        headers = self.create_response_headers(cache_object=history)
+        if not admitted:
+            raise TooManyRequestsException(headers=headers)
+        await self.app(scope, receive, self.create_send_wrapper(refund_rejected, history))
 
-    async def _refund(self, scope: Scope) -> None:
+    async def _refund(self, scope: Scope, store: Store) -> None:
         request: Request[Any, Any, Any] = scope["litestar_app"].request_class(scope)
         if not await self.should_check_request(request=request):
             return
         key = self.cache_key_from_request(request)
-        store = self.config.get_store_from_app(scope["litestar_app"])
+        refund = getattr(store, "refund", None)
+        if refund is not None:
+            await refund(key)
+            return
         async with self._lock:
             cached = await self.retrieve_cached_history(key, store)
             if cached.history:

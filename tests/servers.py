@@ -8,6 +8,7 @@ Where its binaries are missing, a test that needs it fails in CI (AXIOM_REQUIRE_
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -60,6 +61,7 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = free_port()
         self._as_user: list[str] = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        self._template = ""
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self._as_user, *command], check=True, capture_output=True, timeout=120)
@@ -83,8 +85,10 @@ class PostgresServer:
                   "-l", str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
 
     def destroy(self) -> None:
+        """Stop the server (immediate: no shutdown checkpoint of data that is deleted next) and
+        delete its data."""
         try:
-            self.stop()
+            self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.root, ignore_errors=True)
@@ -92,12 +96,40 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database (cheap: a copy of template1), and its URL."""
+    def new_database(self, migrated: bool = True) -> str:
+        """A fresh database and its URL: a copy of one that already holds the networked backend's
+        tables and SAQ's (made once per server), so an app on it starts without migrating; or,
+        not `migrated`, an empty one (a copy of template1)."""
+        template = self._migrated_template() if migrated else "template1"
         name = "t_" + uuid.uuid4().hex[:16]
         with psycopg.connect(self.url(), autocommit=True) as db:
-            db.execute(f"CREATE DATABASE {name}")  # a fresh name of hex digits: nothing to quote
+            db.execute(f"CREATE DATABASE {name} TEMPLATE {template}")  # names of ours: nothing to quote
         return self.url(name)
+
+    def _migrated_template(self) -> str:
+        if not self._template:
+            name = "axiom_migrated"
+            with psycopg.connect(self.url(), autocommit=True) as db:
+                db.execute(f"CREATE DATABASE {name}")
+            asyncio.run(_migrate(self.url(name)))
+            self._template = name
+        return self._template
+
+
+async def _migrate(url: str) -> None:
+    """Create the networked backend's tables and SAQ's in the database at `url`."""
+    from service.jobs.postgres import PgRunStore, connection_pool
+    from service.jobs.queue_worker import connect_queue, run_queue
+
+    pool = connection_pool(url)
+    await pool.open(wait=True)
+    try:
+        await PgRunStore(pool).create_schema()
+        queue = run_queue(pool)
+        await connect_queue(queue)
+        await queue.disconnect()
+    finally:
+        await pool.close()
 
 
 def start_postgres() -> PostgresServer:

@@ -11,8 +11,10 @@ can never overwrite a result that is already stored, nor revive a cancelled run.
 
 The database going away is an answer, not a hang: a connection is made within CONNECT_TIMEOUT,
 a statement runs within STATEMENT_TIMEOUT, and a request waits at most POOL_TIMEOUT for a
-connection; then it gets StoreUnavailable (503 with Retry-After). The pool checks a connection
-before lending it, so service comes back by itself when the database does.
+connection; then it gets StoreUnavailable (503 with Retry-After). Service comes back by itself
+when the database does: a connection found broken is dropped by the pool (the request that found
+it gets a 503) and replaced. The pool does not ping a connection before lending it: that was a
+second round trip on every request, the largest cost of a status poll under load.
 """
 
 from __future__ import annotations
@@ -61,13 +63,20 @@ CREATE TABLE IF NOT EXISTS axiom_limits (
     value BYTEA NOT NULL,
     expires_at DOUBLE PRECISION
 );
+CREATE TABLE IF NOT EXISTS axiom_quota (
+    key TEXT PRIMARY KEY,
+    history BIGINT[] NOT NULL,
+    reset BIGINT NOT NULL,
+    admitted BOOLEAN NOT NULL
+);
 """
 _SCHEMA_LOCK = 0x61786D  # advisory lock key: processes starting at once create the tables in turn
 _STATUS_COLUMNS = "run_id, status, progress, error, created_at, started_at, finished_at"
 _UNFINISHED = "status IN ('pending', 'running')"
+_QUEUED_BY_CLIENT = f"axiom_runs WHERE client = %s AND {_UNFINISHED}"
 _INSERT = (
     "INSERT INTO axiom_runs (run_id, status, created_at, request, seed, spec_hash, owner, client) "
-    "VALUES (%s, 'pending', %s, %s, %s, %s, %s, %s)"
+    "SELECT %s, 'pending', %s, %s, %s, %s, %s, %s"
 )
 
 
@@ -80,7 +89,7 @@ class Start:
     attempt: int
 
 
-def connection_pool(url: str, max_size: int = 10) -> AsyncConnectionPool:
+def connection_pool(url: str, max_size: int = 20) -> AsyncConnectionPool:
     """A pool on `url` (not open yet), in autocommit (SAQ needs it, and each of our writes is one
     statement or an explicit transaction), with the timeouts above."""
     return AsyncConnectionPool(
@@ -93,7 +102,6 @@ def connection_pool(url: str, max_size: int = 10) -> AsyncConnectionPool:
         min_size=2,
         max_size=max_size,
         timeout=POOL_TIMEOUT,
-        check=AsyncConnectionPool.check_connection,
         open=False,
     )
 
@@ -146,20 +154,20 @@ class PgRunStore:
 
     async def insert(self, run: NewRun, max_queued: int) -> OptimizationStatus:
         """Queue a run, unless its client already has `max_queued` runs pending or running (the
-        client's advisory lock makes the count and the insert one step across API processes)."""
+        client's advisory lock makes the count and the insert one step across API processes).
+        The transaction goes in one pipeline (one round trip), so the lock is held only while the
+        server runs it, never while a network answer is awaited."""
         created = now()
-        async with reachable(), self.pool.connection() as db, db.transaction():
-            await db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (run.client,))
-            cursor = await db.execute(
-                f"SELECT COUNT(*) FROM axiom_runs WHERE client = %s AND {_UNFINISHED}", (run.client,)
-            )
-            (queued,) = await cursor.fetchone() or (0,)
-            if queued >= max_queued:
+        async with reachable(), self.pool.connection() as db:
+            async with db.pipeline(), db.transaction():
+                await db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (run.client,))
+                cursor = await db.execute(
+                    _INSERT + f" WHERE (SELECT COUNT(*) FROM {_QUEUED_BY_CLIENT}) < %s",
+                    (run.run_id, created, run.request, run.seed, run.spec_hash, run.owner, run.client)
+                    + (run.client, max_queued),
+                )
+            if cursor.rowcount != 1:
                 raise QueueFull(max_queued)
-            await db.execute(
-                _INSERT,
-                (run.run_id, created, run.request, run.seed, run.spec_hash, run.owner, run.client),
-            )
         return OptimizationStatus(run_id=run.run_id, status="pending", progress=0.0, created_at=created)
 
     async def fail_unqueued(self, run_id: str) -> None:

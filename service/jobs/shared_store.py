@@ -1,44 +1,68 @@
 """A Litestar `Store` on the networked backend's database, so that what it keeps (the submission
 rate limit's history per client) is the same for every API process sharing that database.
 
-Litestar's rate limit reads a client's history, checks it and writes it back under a lock of its
-own process; `exclusive` is that lock for all processes at once (a PostgreSQL advisory lock), so
-two API processes can never both admit a client's eleventh submission.
+Litestar's rate limit reads a client's history, checks it and writes it back (three steps that
+would need a lock across processes, held by every submitter in turn). Here the limit calls
+`admit` instead: one INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement that counts and
+records the submission at once. Two API processes can never both admit a client's eleventh
+submission (PostgreSQL locks that client's row for the statement), and clients never wait on
+one another (each has its own row).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from datetime import timedelta
-from types import TracebackType
-from typing import Any
 
+from litestar.middleware.rate_limit import CacheObject
 from litestar.stores.base import Store
 from psycopg_pool import AsyncConnectionPool
 
 from .postgres import reachable
 
-_LIMIT_LOCK = 0x61786C  # advisory lock key of the rate limit's read-check-write
+# A fixed window, as Litestar's limit keeps it: `reset` is when the client's window ends; a
+# submission is admitted while fewer than `max` are recorded in it, and recorded (newest first).
+_ADMIT = """
+INSERT INTO axiom_quota AS q (key, history, reset, admitted)
+VALUES (%(key)s, ARRAY[%(now)s]::BIGINT[], %(now)s + %(window)s, TRUE)
+ON CONFLICT (key) DO UPDATE SET
+    history = CASE WHEN q.reset <= %(now)s THEN ARRAY[%(now)s]::BIGINT[]
+                   WHEN cardinality(q.history) < %(max)s THEN %(now)s || q.history
+                   ELSE q.history END,
+    reset = CASE WHEN q.reset <= %(now)s THEN %(now)s + %(window)s ELSE q.reset END,
+    admitted = q.reset <= %(now)s OR cardinality(q.history) < %(max)s
+RETURNING admitted, history, reset
+"""
+_LIVE = "(expires_at IS NULL OR expires_at > %s)"
+_REFUND = "UPDATE axiom_quota SET history = history[2:] WHERE key = %s AND cardinality(history) > 0"
 
 
 class DatabaseStore(Store):
-    """Keys and values in the `axiom_limits` table; an expired value reads as absent."""
+    """Keys and values in the `axiom_limits` table (an expired value reads as absent); the
+    submission limit's counts in `axiom_quota` (`admit`, `refund`)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
-        self.exclusive = _AdvisoryLock(pool, _LIMIT_LOCK)
 
-    def _connection(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """The connection that holds `exclusive` while this process holds it (the rate limit reads
-        and writes under it: two round trips under the lock, not two checkouts too), else one
-        from the pool."""
-        return self.exclusive.connection() or self.pool.connection()
+    async def admit(self, key: str, max_requests: int, window: int) -> tuple[bool, CacheObject]:
+        """Count a submission of `key`'s against `max_requests` per `window` seconds, in one
+        statement: whether it is admitted, and the client's history after it."""
+        now = int(time.time())
+        args = {"key": key, "now": now, "window": window, "max": max_requests}
+        async with reachable(), self.pool.connection() as db:
+            cursor = await db.execute(_ADMIT, args)
+            row = await cursor.fetchone()
+        assert row is not None
+        return bool(row[0]), CacheObject(history=list(row[1]), reset=int(row[2]))
+
+    async def refund(self, key: str) -> None:
+        """Give back `key`'s newest submission (one the API refused as invalid)."""
+        async with reachable(), self.pool.connection() as db:
+            await db.execute(_REFUND, (key,))
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        async with reachable(), self._connection() as db:
+        async with reachable(), self.pool.connection() as db:
             await db.execute(
                 "INSERT INTO axiom_limits (key, value, expires_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at",
@@ -46,16 +70,18 @@ class DatabaseStore(Store):
             )
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        async with reachable(), self._connection() as db:
-            cursor = await db.execute(
-                "SELECT value FROM axiom_limits WHERE key = %s AND (expires_at IS NULL OR expires_at > %s)",
-                (key, time.time()),
-            )
-            row = await cursor.fetchone()
-            if row is not None and renew_for is not None:
-                await db.execute(
-                    "UPDATE axiom_limits SET expires_at = %s WHERE key = %s", (_deadline(renew_for), key)
+        async with reachable(), self.pool.connection() as db:
+            if renew_for is None:
+                cursor = await db.execute(
+                    f"SELECT value FROM axiom_limits WHERE key = %s AND {_LIVE}",
+                    (key, time.time()),
                 )
+            else:
+                cursor = await db.execute(
+                    f"UPDATE axiom_limits SET expires_at = %s WHERE key = %s AND {_LIVE} RETURNING value",
+                    (_deadline(renew_for), key, time.time()),
+                )
+            row = await cursor.fetchone()
         return None if row is None else bytes(row[0])
 
     async def delete(self, key: str) -> None:
@@ -65,6 +91,7 @@ class DatabaseStore(Store):
     async def delete_all(self) -> None:
         async with reachable(), self.pool.connection() as db:
             await db.execute("DELETE FROM axiom_limits")
+            await db.execute("DELETE FROM axiom_quota")
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
@@ -76,51 +103,6 @@ class DatabaseStore(Store):
         if row is None or row[0] is None:
             return None
         return max(0, int(row[0] - time.time()))
-
-
-class _AdvisoryLock:
-    """An async lock held across processes: this process's own lock first (so one connection, not
-    one per waiting request, waits on the database), then a session advisory lock on one pooled
-    connection, given back on exit with the connection."""
-
-    def __init__(self, pool: AsyncConnectionPool, key: int) -> None:
-        self.pool = pool
-        self.key = key
-        self._local = asyncio.Lock()
-        self._held: tuple[contextlib.AbstractAsyncContextManager[Any], Any] | None = None
-
-    def connection(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
-        """The held connection (lent, not given back on exit), or None while the lock is free."""
-        return None if self._held is None else contextlib.nullcontext(self._held[1])
-
-    async def __aenter__(self) -> None:
-        await self._local.acquire()
-        manager = self.pool.connection()
-        try:
-            async with reachable():
-                db = await manager.__aenter__()
-                try:
-                    await db.execute("SELECT pg_advisory_lock(%s)", (self.key,))
-                except BaseException:
-                    await manager.__aexit__(None, None, None)
-                    raise
-        except BaseException:
-            self._local.release()
-            raise
-        self._held = (manager, db)
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        assert self._held is not None
-        manager, db = self._held
-        self._held = None
-        try:
-            async with reachable():
-                await db.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
-        finally:
-            await manager.__aexit__(None, None, None)
-            self._local.release()
 
 
 def _deadline(expires_in: int | timedelta | None) -> float | None:

@@ -67,7 +67,8 @@ def api(tmp_path: Path, database: str, **env: str) -> Server:
 
 @pytest.fixture
 def database(postgres: PostgresServer) -> str:
-    return postgres.new_database()
+    """An empty database: the processes of a test migrate it themselves, at once."""
+    return postgres.new_database(migrated=False)
 
 
 def submit(server: Server, body: dict[str, Any], key: str) -> httpx.Response:
@@ -178,7 +179,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 def test_the_api_answers_503_while_the_database_is_down_and_every_run_completes_after(
     tmp_path: Path, own_postgres: PostgresServer, field_factory: Any
 ) -> None:
-    database = own_postgres.new_database()
+    database = own_postgres.new_database(migrated=False)
     server = api(tmp_path, database, AXIOM_RATE_LIMIT="1000")
     worker: Worker | None = None
     try:
