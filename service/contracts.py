@@ -419,9 +419,6 @@ class Health(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     ] = "embedded"
 
 
-REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)  # strict: for requests the service stored itself
-
-
 def _json_number(text: str) -> int | float:
     number = float(text)
     return int(number) if number.is_integer() else number
@@ -448,5 +445,6 @@ def decode_request(body: bytes) -> OptimizeRequest:
     return msgspec.convert(tree, OptimizeRequest, strict=True)
 
 
+REQUEST_DECODER = msgspec.json.Decoder(OptimizeRequest)  # strict: for requests the service stored itself
 RESPONSE_DECODER = msgspec.json.Decoder(OptimizeResponse)
 ENCODER = msgspec.json.Encoder()
