@@ -1,11 +1,12 @@
 """The networked backend: runs in PostgreSQL (`postgres.PgRunStore`), dispatched through SAQ's
 Postgres queue to `axiom worker` processes on any host (`queue_worker`).
 
-Any number of API processes share the database: a submission is stored, then queued as an SAQ job
-keyed by its run id; status, results and lists read the runs table; a cancel sets the run's flag
-(which its worker reads between chunks and solves, on whatever host) and asks SAQ to abort the
-job (a queued one never starts; a running one is stopped by its worker). The submission limit's
-counts live in the same database (`shared_store.DatabaseStore`), so it holds across processes.
+Any number of API processes share the database: a submission is stored and queued as an SAQ job
+keyed by its run id in one transaction (one round trip); status, results and lists read the runs
+table; a cancel sets the run's flag (which its worker reads between chunks and solves, on
+whatever host) and asks SAQ to abort the job (a queued one never starts; a running one is
+stopped by its worker). The submission limit's counts live in the same database
+(`shared_store.DatabaseStore`), so it holds across processes.
 
 `settings.workers` worker processes are spawned beside the API only when asked (`axiom serve
 --workers N`); otherwise workers are started on their own, anywhere (`axiom worker`).
@@ -19,12 +20,11 @@ import multiprocessing
 from multiprocessing.context import SpawnProcess
 
 from litestar.stores.base import Store
-from saq.queue.postgres import PostgresQueue
 
 from ..contracts import Health, OptimizationStatus, OptimizeRequest
 from ..settings import Settings
 from .postgres import PgRunStore, connection_pool, reachable
-from .queue_worker import JOB_FUNCTION, connect_queue, job_options, run_queue, spawned_worker
+from .queue_worker import connect_queue, run_queue, spawned_worker
 from .registry import installed_device, new_run
 from .shared_store import DatabaseStore
 from .store import StoredResult, StoreUnavailable
@@ -45,7 +45,7 @@ class NetworkedJobRegistry:
         self.settings = settings
         self.pool = connection_pool(settings.database_url)
         self.store = PgRunStore(self.pool)
-        self.queue: PostgresQueue = run_queue(self.pool)
+        self.queue = run_queue(self.pool)
         self.limits = DatabaseStore(self.pool)
         self.workers: list[SpawnProcess] = []
 
@@ -78,17 +78,8 @@ class NetworkedJobRegistry:
 
     async def submit(self, request: OptimizeRequest, owner: str, client: str) -> OptimizationStatus:
         run = new_run(request, self.settings, owner, client)
-        status = await self.store.insert(run, self.settings.max_queued)
-        try:
-            async with reachable():
-                await self.queue.enqueue(
-                    JOB_FUNCTION, key=run.run_id, run_id=run.run_id, **job_options(self.settings)
-                )
-        except StoreUnavailable:
-            with contextlib.suppress(StoreUnavailable):
-                await self.store.fail_unqueued(run.run_id)
-            raise
-        return status
+        job = self.queue.run_job(run.run_id, self.settings)
+        return await self.store.insert(run, self.settings.max_queued, job)
 
     async def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
         return await self.store.status(run_id, owner)

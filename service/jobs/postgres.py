@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..contracts import OptimizationStatus, QueueCounts
@@ -78,6 +79,15 @@ _INSERT = (
     "INSERT INTO axiom_runs (run_id, status, created_at, request, seed, spec_hash, owner, client) "
     "SELECT %s, 'pending', %s, %s, %s, %s, %s, %s"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Companion:
+    """A row of another table (`values` by column) written with a run's row, in its transaction:
+    the run's job in the queue's table, so that a submission is one round trip, not three."""
+
+    table: sql.Identifier
+    values: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +162,12 @@ class PgRunStore:
 
     # --- the API's side ---
 
-    async def insert(self, run: NewRun, max_queued: int) -> OptimizationStatus:
+    async def insert(
+        self, run: NewRun, max_queued: int, companion: Companion | None = None
+    ) -> OptimizationStatus:
         """Queue a run, unless its client already has `max_queued` runs pending or running (the
-        client's advisory lock makes the count and the insert one step across API processes).
+        client's advisory lock makes the count and the insert one step across API processes),
+        with its `companion` row, written only if the run's row was.
         The transaction goes in one pipeline (one round trip), so the lock is held only while the
         server runs it, never while a network answer is awaited."""
         created = now()
@@ -166,17 +179,11 @@ class PgRunStore:
                     (run.run_id, created, run.request, run.seed, run.spec_hash, run.owner, run.client)
                     + (run.client, max_queued),
                 )
+                if companion is not None:
+                    await db.execute(*_companion_insert(companion, run.run_id))
             if cursor.rowcount != 1:
                 raise QueueFull(max_queued)
         return OptimizationStatus(run_id=run.run_id, status="pending", progress=0.0, created_at=created)
-
-    async def fail_unqueued(self, run_id: str) -> None:
-        """A run stored but never queued (the queue refused it): failed, so no one waits for it."""
-        await self._execute(
-            "UPDATE axiom_runs SET status = 'failed', error = 'it could not be queued', finished_at = %s "
-            f"WHERE run_id = %s AND {_UNFINISHED}",
-            (now(), run_id),
-        )
 
     async def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
         row = await self._one(
@@ -274,3 +281,17 @@ class PgRunStore:
     async def _execute(self, query: str, args: tuple[object, ...]) -> None:
         async with reachable(), self.pool.connection() as db:
             await db.execute(query, args)
+
+
+def _companion_insert(companion: Companion, run_id: str) -> tuple[sql.Composed, dict[str, object]]:
+    """INSERT the companion row if the run's row exists (in the same transaction: if it was just
+    inserted, not refused for a full queue)."""
+    columns = list(companion.values)
+    query = sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT {values} FROM axiom_runs WHERE run_id = %(_run_id)s"
+    ).format(
+        table=companion.table,
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(map(sql.Placeholder, columns)),
+    )
+    return query, {**companion.values, "_run_id": run_id}

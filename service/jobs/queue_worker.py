@@ -27,11 +27,13 @@ from typing import Any
 import jax
 from psycopg_pool import AsyncConnectionPool
 from saq import Worker
-from saq.job import Job
+from saq.job import Job, Status
 from saq.queue.postgres import PostgresQueue
+from saq.utils import now as saq_now
+from saq.utils import now_seconds
 
 from ..settings import Settings, enable_compilation_cache
-from .postgres import PgRunStore, connection_pool, reachable
+from .postgres import Companion, PgRunStore, connection_pool, reachable
 from .store import StoreUnavailable
 from .worker import WORKER_NICENESS, Outcome, compute, die_with_parent, run_progress
 
@@ -84,8 +86,33 @@ class RunQueue(PostgresQueue):
     async def schedule(self, lock: int = 1) -> list[str]:
         return []
 
+    def run_job(self, run_id: str, settings: Settings) -> Companion:
+        """Run `run_id`'s job as the row SAQ's `enqueue` would write (SAQ's Job and serialisation,
+        its table's columns), for the submission's own transaction: stored and queued in one round
+        trip, where `enqueue` after the insert took two more (its insert, then a NOTIFY that our
+        workers, which poll, never listen for). The pinned SAQ minor version fixes the table."""
+        job = Job(
+            function=JOB_FUNCTION,
+            kwargs={"run_id": run_id},
+            key=run_id,
+            queue=self,
+            status=Status.QUEUED,
+            queued=saq_now(),
+            **job_options(settings),
+        )
+        values = {
+            "key": job.key,
+            "job": self.serialize(job),
+            "queue": self.name,
+            "status": job.status,
+            "priority": job.priority,
+            "group_key": job.group_key,
+            "scheduled": int(now_seconds()),
+        }
+        return Companion(self.jobs_table, values)
 
-def run_queue(pool: AsyncConnectionPool) -> PostgresQueue:
+
+def run_queue(pool: AsyncConnectionPool) -> RunQueue:
     """The runs' SAQ queue, on the caller's pool (which the caller opens and closes)."""
     return RunQueue(pool=pool, name=QUEUE_NAME, manage_pool_lifecycle=False)
 

@@ -24,7 +24,9 @@ import pytest
 
 from service.contracts import ENCODER, REQUEST_DECODER
 from service.jobs.postgres import PgRunStore, connection_pool
-from service.jobs.store import NewRun
+from service.jobs.queue_worker import JOB_FUNCTION, connect_queue, run_queue
+from service.jobs.store import NewRun, QueueFull
+from service.settings import Settings
 from service.jobs.worker import compute
 from tests.servers import PostgresServer, free_port, start_postgres
 
@@ -267,3 +269,34 @@ def test_a_stale_worker_never_overwrites_a_stored_result(database: str) -> None:
             await pool.close()
 
     asyncio.run(race())
+
+
+def test_a_submission_is_stored_and_queued_together_or_not_at_all(database: str) -> None:
+    """The run's row and its SAQ job go in one transaction: a run the queue cap refuses leaves no
+    job behind, and an accepted one's job is the one SAQ itself reads back."""
+
+    async def submit() -> None:
+        pool = connection_pool(database)
+        await pool.open(wait=True, timeout=10)
+        try:
+            store, queue = PgRunStore(pool), run_queue(pool)
+            await store.create_schema()
+            await connect_queue(queue)
+            settings = Settings(database_url=database)
+            for run_id in ("r1", "r2"):
+                run = NewRun(run_id=run_id, request=b"{}", seed=1, spec_hash="h", owner="", client="c")
+                try:
+                    await store.insert(run, 1, queue.run_job(run_id, settings))
+                except QueueFull:
+                    assert run_id == "r2"
+            job = await queue.job("r1")
+            assert job is not None and job.function == JOB_FUNCTION and job.kwargs == {"run_id": "r1"}
+            assert job.heartbeat == settings.heartbeat and job.retries == settings.max_attempts + 1
+            assert await queue.job("r2") is None
+            async with pool.connection() as db:
+                cursor = await db.execute("SELECT count(*) FROM axiom_runs")
+                assert (await cursor.fetchone()) == (1,)
+        finally:
+            await pool.close()
+
+    asyncio.run(submit())
