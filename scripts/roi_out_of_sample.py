@@ -50,6 +50,8 @@ def main(track: str, n_choose: int, n_judge: int, seed: int) -> None:
         name: simulate_contest(judge, rows, fields[1], payouts).profit.sum(axis=1)
         for name, rows in portfolios.items()
     }
+    for name, value in profit.items():
+        print(f"{track} choose {n_choose} judge {n_judge} seed {seed}: {name} portfolio {value.mean():+.1f}")
     for baseline in ("mean", "upside"):
         gain = profit["roi"] - profit[baseline]
         se = gain.std(ddof=1) / math.sqrt(gain.size)

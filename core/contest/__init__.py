@@ -2,10 +2,10 @@
 lineups win against them on the same scenarios, and portfolios built for it (DESIGN.md section 7)."""
 
 from ._field import DEFAULT_CONCENTRATION as DEFAULT_CONCENTRATION
-from ._field import FLOOR_SHARE as FLOOR_SHARE
 from ._field import Field as Field
 from ._field import simulate_field as simulate_field
 from ._ownership import DEFAULT_TEMPERATURE as DEFAULT_TEMPERATURE
+from ._ownership import FLOOR_SHARE as FLOOR_SHARE
 from ._ownership import Ownership as Ownership
 from ._ownership import project_ownership as project_ownership
 from ._ownership import read_ownership as read_ownership

@@ -22,10 +22,9 @@ from jaxtyping import Array, Float, Int
 
 from ..errors import InvalidInput
 from ..opt import LineupRules
-from ._ownership import Ownership
+from ._ownership import Ownership, field_floor
 
 DEFAULT_CONCENTRATION = 300.0
-FLOOR_SHARE = 0.96  # most DraftKings entries spend at least 48,000 of the 50,000 cap
 MAX_FIELD = 500_000
 PILOT_ENTRIES = 16_384
 BLOCK = 8_192  # entries drawn per compiled call (one shape whatever the field size)
@@ -88,7 +87,7 @@ def simulate_field(
     target = ownership.shares()
     if target.shape[0] != rules.n_drivers:
         raise InvalidInput("ownership", f"has {target.shape[0]} drivers, the slate {rules.n_drivers}")
-    floor = int(FLOOR_SHARE * rules.salary_cap) if salary_floor is None else salary_floor
+    floor = field_floor(rules, salary_floor)
     salaries = jnp.asarray(rules.salaries, jnp.int32)
     fit_key, draw_key = jax.random.split(key)
     log_weight = fit_weights(target, salaries, rules, floor, key=fit_key)

@@ -3,8 +3,9 @@
 
 The projection asks what lineups people who trust a projection build: the projection is the
 drivers' mean points over a small subsample of scenarios (as noisy as a public projection), the
-lineups built are the best few by those means under the cap, and a driver's ownership is how
-often it appears in them over many subsamples. A temperature above 1 flattens the result (a
+lineups built are the best few by those means under the cap that also spend the field's salary
+floor (an ownership the simulated field, which spends it, can hold), and a driver's ownership is
+how often it appears in them over many subsamples. A temperature above 1 flattens the result (a
 contrarian field), below 1 sharpens it (a chalky one).
 """
 
@@ -25,6 +26,7 @@ from ..names import normalise_name
 from ..opt import LineupRules, enumerate_lineups
 from ..sitefiles import unknown_names
 
+FLOOR_SHARE = 0.96  # most DraftKings entries spend at least 48,000 of the 50,000 cap
 DEFAULT_TEMPERATURE = 1.0
 N_SUBSAMPLES = 128
 SUBSAMPLE_SIZE = 40  # scenarios behind one subsample's projection
@@ -61,18 +63,18 @@ def project_ownership(
     *,
     key: jax.Array,
     temperature: float = DEFAULT_TEMPERATURE,
+    salary_floor: int | None = None,
 ) -> Ownership:
-    """The field's ownership as the appearance rate in subsample-optimal lineups (module doc)."""
+    """The field's ownership as the appearance rate in subsample-optimal lineups (module doc),
+    among the lineups spending at least `salary_floor` (default: FLOOR_SHARE of the cap, the
+    field's own floor; see simulate_field)."""
     if not 0.05 <= temperature <= 20:
         raise InvalidInput("temperature", f"must be in [0.05, 20], got {temperature}")
     points = np.asarray(points, dtype=np.float64)
-    field_rules = dataclasses.replace(
-        rules, locks=frozenset(), excludes=frozenset(), salary_floor=0, min_exposure=None, max_exposure=None
-    )
-    lineups = enumerate_lineups(field_rules)
-    means = lineups.totals(points.mean(axis=0))
-    keep = min(N_CANDIDATES, len(lineups))
-    rows = lineups.rows[np.argpartition(-means, keep - 1)[:keep]].astype(np.int64)
+    rows = field_lineups(rules, field_floor(rules, salary_floor))
+    means = points.mean(axis=0)[rows].sum(axis=1)
+    keep = min(N_CANDIDATES, len(rows))
+    rows = rows[np.argpartition(-means, keep - 1)[:keep]]
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     counts = np.zeros(rules.n_drivers)
     size = min(SUBSAMPLE_SIZE, points.shape[0])
@@ -87,6 +89,24 @@ def project_ownership(
     percent = scale_percent(sharpened, rules.roster_size)
     note = f"projected from {N_SUBSAMPLES} subsamples of {size} scenarios (temperature {temperature:g})"
     return Ownership(tuple(driver_ids), percent, rules.roster_size, "projected", note)
+
+
+def field_lineups(rules: LineupRules, floor: int) -> np.ndarray:
+    """(lineups, roster) every lineup an opponent may enter: under the cap, our locks and excludes
+    not theirs, spending at least `floor`, or as much as any lineup can where none reaches it
+    (the field, too, drops a floor it cannot reach)."""
+    open_rules = dataclasses.replace(
+        rules, locks=frozenset(), excludes=frozenset(), salary_floor=0, min_exposure=None, max_exposure=None
+    )
+    rows = enumerate_lineups(open_rules).rows.astype(np.int64)
+    spent = rules.salaries[rows].sum(axis=1)
+    kept: np.ndarray = rows[spent >= min(floor, int(spent.max()))]
+    return kept
+
+
+def field_floor(rules: LineupRules, salary_floor: int | None) -> int:
+    """The least an opponent's lineup spends: `salary_floor`, or FLOOR_SHARE of the cap."""
+    return int(FLOOR_SHARE * rules.salary_cap) if salary_floor is None else salary_floor
 
 
 def supplied_ownership(

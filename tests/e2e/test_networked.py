@@ -26,8 +26,8 @@ from service.contracts import ENCODER, REQUEST_DECODER
 from service.jobs.postgres import PgRunStore, connection_pool
 from service.jobs.queue_worker import JOB_FUNCTION, connect_queue, run_queue
 from service.jobs.store import NewRun, QueueFull
-from service.settings import Settings
 from service.jobs.worker import compute
+from service.settings import Settings
 from tests.servers import PostgresServer, free_port, start_postgres
 
 from .test_server import REPO, Server, request_body
