@@ -63,3 +63,20 @@ def test_a_payout_table_over_the_fees_is_refused(tmp_path: Path, capsys: pytest.
             "--entry-fee", "5", "--payouts", str(table)]  # fmt: skip
     assert main(args) == 2
     assert "payouts" in capsys.readouterr().err
+
+
+def test_a_sites_entries_file_is_played_as_its_filled_entries(tmp_path: Path) -> None:
+    """DKEntries.csv as both the player list and the lineups: the reserved (empty) entries are
+    skipped, the filled one is matched by its players' site IDs."""
+    entries = REPO / "tests" / "data" / "DKEntries-nascar.csv"
+    report = tmp_path / "contest.json"
+    played = ["contest", "--slate", str(entries), "--track", "bristol", "--n-scenarios", "300"]
+    played += ["--no-calibration", "--seed", "4", "--lineups", str(entries)]
+    assert main([*played, "--field-size", "500", "--entry-fee", "3", "--json", str(report)]) == 0
+    lineups = json.loads(report.read_text())["lineups"]
+    larson, hamlin, logano, allmendinger, suarez, stenhouse = (
+        f"426173{k:02d}" for k in (1, 2, 8, 21, 24, 31)
+    )
+    assert [sorted(x["drivers"]) for x in lineups] == [
+        [larson, hamlin, logano, allmendinger, suarez, stenhouse]
+    ]
