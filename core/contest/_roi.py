@@ -65,7 +65,9 @@ def build_roi_portfolio(
     ids = tuple(driver_ids or (str(i) for i in range(rules.n_drivers)))
     check_feasible(rules, ids, n_lineups)
     points = np.asarray(points, dtype=np.float64)
-    rows = shortlist(points, rules, contest.ownership, n_candidates)
+    minimum, _ = rules.exposure_counts(n_lineups)
+    required = [int(d) for d in np.flatnonzero(minimum > 0) if d not in rules.locks]
+    rows = shortlist(points, rules, contest.ownership, n_candidates, required=required)
     placings = place(points, rows, contest.field)
     state = _Greedy(rows, placings.field_above, placings.field_tied, placings.scores, contest.payouts)
     picked, gains = state.run(rules, n_lineups, progress)
@@ -79,8 +81,17 @@ def build_roi_portfolio(
     return RoiPortfolio(tuple(lineups), tuple(gains), len(rows))
 
 
-def shortlist(points: np.ndarray, rules: LineupRules, ownership: Ownership, size: int) -> np.ndarray:
-    """(K, R) ascending driver rows: the best size/3 lineups by mean, by upside and by leverage."""
+def shortlist(
+    points: np.ndarray,
+    rules: LineupRules,
+    ownership: Ownership,
+    size: int,
+    *,
+    required: Sequence[int] = (),
+) -> np.ndarray:
+    """(K, R) ascending driver rows: the best size/3 lineups by mean, by upside and by leverage;
+    and as many again among the lineups holding each `required` driver (a minimum exposure), so
+    that a minimum the best lineups rarely meet can still be met."""
     lineups = enumerate_lineups(rules)
     if len(lineups) == 0:
         raise Infeasible("no lineup fits the salary cap, floor, locks and excludes")
@@ -95,7 +106,13 @@ def shortlist(points: np.ndarray, rules: LineupRules, ownership: Ownership, size
     chalk = lineups.totals(np.log(np.maximum(ownership.shares(), 1e-9)))
     leverage = _standard(upside) - _standard(chalk)
     each = max(1, size // 3)
-    chosen = np.unique(np.concatenate([_top(score, each) for score in (mean, upside, leverage)]))
+    pools = [np.arange(rows.shape[0])]
+    pools += [np.flatnonzero((lineups.masks >> np.uint64(d)) & np.uint64(1)) for d in required]
+    chosen = np.unique(
+        np.concatenate(
+            [pool[_top(score[pool], each)] for pool in pools for score in (mean, upside, leverage)]
+        )
+    )
     return np.sort(rows[chosen], axis=1)
 
 

@@ -292,3 +292,26 @@ def test_roi_portfolio_keeps_the_rules_and_the_seed(bristol) -> None:
     # Each marginal is exact, so they add up to the portfolio's profit in the same contest.
     played = simulate_contest(points[:500], one.lineups, field, payouts)
     assert one.expected_profit == pytest.approx(played.portfolio.expected_profit, rel=1e-9, abs=1e-6)
+
+
+def test_roi_portfolio_meets_minimum_exposures_its_shortlist_would_miss(bristol) -> None:
+    """A minimum exposure on a driver too few of the best candidates hold: the shortlist also takes
+    the best lineups holding him, so the minimum is met rather than refused."""
+    import dataclasses
+
+    from core.contest import Contest, build_roi_portfolio
+    from core.contest._roi import shortlist
+    from core.opt import check_portfolio
+
+    _, points, rules, ownership = bristol
+    held = np.bincount(shortlist(points[:500], rules, ownership, 300).ravel(), minlength=rules.n_drivers)
+    outsider = int(np.argmin(held))
+    assert held[outsider] < 4
+    minimum = np.zeros(rules.n_drivers)
+    minimum[outsider] = 1.0
+    ruled = dataclasses.replace(rules, min_exposure=minimum)
+    field = simulate_field(ownership, rules, 994, key=jax.random.key(7))
+    contest = Contest(field, payout_table("gpp", 1_000, 5.0), ownership)
+    built = build_roi_portfolio(points[:500], ruled, contest, n_lineups=4, n_candidates=300)
+    check_portfolio(ruled, built.lineups)
+    assert all(outsider in lineup for lineup in built.lineups)
