@@ -213,6 +213,11 @@ async def compute_run(ctx: dict[str, Any], *, run_id: str) -> None:
     # leave the run `running` with no job behind it.
     await _settle(asyncio.ensure_future(_store_outcome(state, run_id, start.attempt, computing.result())))
     if interrupted:
+        if ctx["worker"].event.is_set():
+            # The worker is stopping on purpose (SIGTERM, Ctrl-C) and put the run back: nothing was
+            # lost, so it spends no attempt (SAQ saves the job with this count as it requeues it).
+            # Else a few restarts of the workers would fail a run as "lost".
+            job.attempts -= 1
         raise asyncio.CancelledError
 
 

@@ -40,13 +40,17 @@ FINAL = ("completed", "failed", "cancelled")
 class Worker:
     """An `axiom worker` process against `database`."""
 
-    def __init__(self, tmp_path: Path, database: str, name: str) -> None:
-        env = os.environ | {
-            "AXIOM_DATABASE": database,
-            "AXIOM_HEARTBEAT": HEARTBEAT,
-            "AXIOM_CACHE_DIR": str(REPO / ".pytest_cache"),
-            "PYTHONPATH": str(REPO),
-        }
+    def __init__(self, tmp_path: Path, database: str, name: str, **extra: str) -> None:
+        env = (
+            os.environ
+            | {
+                "AXIOM_DATABASE": database,
+                "AXIOM_HEARTBEAT": HEARTBEAT,
+                "AXIOM_CACHE_DIR": str(REPO / ".pytest_cache"),
+                "PYTHONPATH": str(REPO),
+            }
+            | extra
+        )
         log = (tmp_path / f"{name}.log").open("wb")
         command = [sys.executable, "-m", "service.cli", "worker", "--concurrency", "1"]
         self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -300,3 +304,34 @@ def test_a_submission_is_stored_and_queued_together_or_not_at_all(database: str)
             await pool.close()
 
     asyncio.run(submit())
+
+
+def test_workers_stopped_on_purpose_spend_no_attempt(
+    tmp_path: Path, database: str, field_factory: Any
+) -> None:
+    """With one attempt allowed, a run whose worker is stopped (SIGTERM) twice mid-run still
+    completes on the third: a stop puts the run back and loses nothing."""
+    limit = {"AXIOM_MAX_ATTEMPTS": "1"}
+    server = api(tmp_path, database, **limit)
+    workers: list[Worker] = []
+    try:
+        server.start()
+        body = request_body(1, field_factory)
+        body["scenario_config"]["n_scenarios"] = 200_000  # seconds of computing: a stop lands mid-run
+        response = submit(server, body, "")
+        assert response.status_code == 202, response.text
+        run_id = response.json()["run_id"]
+        for n in range(2):
+            workers.append(Worker(tmp_path, database, f"stopped-{n}", **limit))
+            deadline = time.monotonic() + 90
+            while running_on(database, workers[-1].process.pid) != run_id:
+                assert time.monotonic() < deadline, "the run never started"
+                time.sleep(0.1)
+            workers[-1].stop()
+        workers.append(Worker(tmp_path, database, "last", **limit))
+        final = wait_all_final([server], {run_id: ""}, timeout=120)
+        assert final[run_id]["status"] == "completed", final
+    finally:
+        for worker in workers:
+            worker.stop()
+        server.stop()
