@@ -141,7 +141,7 @@ class LineupSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_exposure: dict[str, float] = {}
     target: float | None = None  # None: the 99th percentile of the mean-optimal lineup's points
     tail: float = DEFAULT_TAIL  # floor: the lower-tail share whose mean is maximised
-    smoothing: float = DEFAULT_SMOOTHING  # upside: logistic width of a hit as a share of a lineup's spread
+    smoothing: float = DEFAULT_SMOOTHING  # upside: the ramp width, in sd of the mean lineup (core.opt)
 
     def canonical(self, known: set[str], roster_size: int) -> LineupSettings:
         """Validated, with sorted driver sets. Raises InvalidInput naming the field."""

@@ -82,3 +82,28 @@ def best(values: np.ndarray, lineups: Sequence[tuple[int, ...]]) -> tuple[float,
     top = float(values[order[0]])
     unique = len(values) == 1 or float(values[order[1]]) < top - 1e-6
     return top, (lineups[int(order[0])] if unique else None)
+
+
+LEVELS = 255  # the upside ramp's levels (core/opt/_ramp.py), restated here
+
+
+def ramp_levels(lineup_totals: np.ndarray, target: float, width: float) -> np.ndarray:
+    """floor(255 x clip((p - target) / width + 1/2, 0, 1)) per total p, as integers (width > 0)."""
+    levels = np.floor((lineup_totals - target) * (LEVELS / width) + LEVELS / 2)
+    out: np.ndarray = np.clip(levels, 0, LEVELS).astype(np.int64)
+    return out
+
+
+def ramp_width(points: np.ndarray, lineups: Sequence[Sequence[int]], smoothing: float) -> float:
+    """smoothing x the standard deviation of the points of the lineup with the most mean points."""
+    means = points.mean(axis=0)
+    best_lineup = max(lineups, key=lambda lineup: float(means[list(lineup)].sum()))
+    return smoothing * float(points[:, list(best_lineup)].sum(axis=1).std())
+
+
+def near_a_level_edge(lineup_totals: np.ndarray, target: float, width: float, within: float = 1e-5) -> bool:
+    """Whether a total lies within `within` points of an edge between two ramp levels, where the
+    solver's feasibility tolerance may count it on the other side."""
+    scaled = (lineup_totals - target) * (LEVELS / width) + LEVELS / 2
+    inside = (scaled > -1) & (scaled < LEVELS + 1)
+    return bool(np.any(inside & (np.abs(scaled - np.round(scaled)) * width / LEVELS < within)))

@@ -8,17 +8,21 @@ import numpy as np
 from ..errors import Infeasible
 from ._context import Context
 from ._milp import LineupProblem, Objective, build_lineup_problem, mean_tie_break, solve_joint_portfolio
+from ._ramp import LEVELS, ramp_levels, uncover
 
 
 def by_milp(c: Context, objective: Objective) -> list[tuple[int, ...]]:
     points = None if objective == "mean" else c.points
-    problem = build_lineup_problem(c.rules, objective, n_cuts=c.n_lineups, points=points, tail=c.tail)
+    problem = build_lineup_problem(
+        c.rules, objective, n_cuts=c.n_lineups, points=points, tail=c.tail, width=c.width
+    )
     if objective == "mean":
         problem.weights.value = c.points.mean(axis=0)
+    open_levels = np.full(c.points.shape[0], LEVELS, np.int64)  # upside: no scenario reached yet
     if objective == "upside":
         assert problem.target is not None and problem.tie_break is not None
         problem.target.value = c.target
-        problem.weights.value = np.ones(c.points.shape[0])
+        problem.weights.value = _upside_weights(open_levels, c.width)
         problem.tie_break.value = mean_tie_break(c.points.mean(axis=0), c.rules.roster_size)
     minimum, maximum = c.rules.exposure_counts(c.n_lineups)
     counts = np.zeros(c.rules.n_drivers, np.int64)
@@ -37,10 +41,19 @@ def by_milp(c: Context, objective: Objective) -> list[tuple[int, ...]]:
         counts[list(lineup)] += 1
         _add_cut(problem, k, lineup, c.rules.overlap_limit)
         if objective == "upside":
-            reached = c.points[:, list(lineup)].sum(axis=1) >= c.target
-            problem.weights.value = np.where(reached, 0.0, np.asarray(problem.weights.value))
+            uncover(open_levels, ramp_levels(c.points[:, list(lineup)].sum(axis=1), c.target, c.width))
+            problem.weights.value = _upside_weights(open_levels, c.width)
         c.step(len(picked))
     return picked
+
+
+def _upside_weights(open_levels: np.ndarray, width: float) -> np.ndarray:
+    """Each scenario's weight in the model: its open level, so that the goal is the integer sum of
+    level x open level. The plain-hit model's levels are 0/1 hits and its weights 0/1 too (open
+    levels are 0 or LEVELS there), a count of hits. Either way one step of the goal outweighs the
+    tie break (under 1/2)."""
+    weights: np.ndarray = open_levels / LEVELS if width == 0 else open_levels.astype(np.float64)
+    return weights
 
 
 JOINT_LIMIT = 200_000  # pairs x drivers: the joint model's size limit

@@ -21,7 +21,7 @@ class Context:
     time_limit: float
     progress: Progress | None
     should_cancel: ShouldCancel | None
-    smoothing: float = 0.0
+    width: float = 0.0  # upside: the ramp's width in points (0: plain hits)
     driver_ids: tuple[str, ...] = ()
     price_rounds: int = 0
 

@@ -15,6 +15,7 @@ import cvxpy as cp
 import numpy as np
 
 from ..errors import Infeasible, SolverFailed
+from ._ramp import LEVELS
 from ._rules import LineupRules
 
 Objective = Literal["mean", "upside", "floor"]
@@ -66,18 +67,21 @@ def build_lineup_problem(
     n_cuts: int,
     points: np.ndarray | None = None,
     tail: float = 0.2,
+    width: float = 0.0,
 ) -> LineupProblem:
     """Build the MILP for one slate.
 
     Args:
         rules: roster size, salaries, cap and floor (fixed for the slate).
-        objective: "mean" (expected points), "upside" (scenarios reaching a target, each with a
-            weight: 1 for one lineup, 0 for scenarios an earlier lineup already covers; ties go
-            to the higher mean points through `tie_break`, as in the enumeration engine), or
+        objective: "mean" (expected points), "upside" (the sum over scenarios of the lineup's
+            ramp level times a weight, the scenario's open level: LEVELS for one lineup, less
+            where earlier lineups reached it; ties go to the higher mean points through
+            `tie_break`, as in the enumeration engine), or
             "floor" (lower-tail CVaR: the mean of the lineup's worst tail_count(tail, S) scenarios,
             as max_t t - sum((t - points_s)+) / k).
         n_cuts: room for overlap cuts against earlier lineups.
         points: scenarios x drivers, for "upside" and "floor".
+        width: upside: the ramp's width h in points (0: plain hits; see _ramp).
     """
     n = rules.n_drivers
     x = cp.Variable(n, boolean=True)
@@ -98,15 +102,11 @@ def build_lineup_problem(
         goal = weights @ x
     elif objective == "upside":
         assert points is not None
-        n_scenarios = points.shape[0]
-        weights, target = cp.Parameter(n_scenarios, nonneg=True), cp.Parameter()
+        weights, target = cp.Parameter(points.shape[0], nonneg=True), cp.Parameter()
         tie_break = cp.Parameter(n)
-        beats = cp.Variable(n_scenarios, boolean=True)
-        # A lineup beats the target in scenario s only if its points reach it; big_m relaxes the
-        # row when beats[s] = 0 (no lineup scores below roster_size x the worst driver score).
-        big_m = float(max(0.0, -rules.roster_size * points.min())) + 1.0
-        constraints.append(points @ x >= target * beats - big_m * (1 - beats))
-        goal = weights @ beats + tie_break @ x
+        levels, level_rows = _ramp_levels(points @ x, target, width, points, rules.roster_size)
+        constraints += level_rows
+        goal = weights @ levels + tie_break @ x
     else:
         assert points is not None
         n_scenarios = points.shape[0]
@@ -119,6 +119,30 @@ def build_lineup_problem(
     lower.value, upper.value = np.zeros(n), np.ones(n)
     cuts.value, cut_limit.value = np.zeros(cuts.shape), np.full(cuts.shape[0], rules.roster_size)
     return LineupProblem(problem, x, lower, upper, cuts, cut_limit, weights, target, tie_break)
+
+
+def _ramp_levels(
+    totals: cp.Expression, target: cp.Parameter, width: float, points: np.ndarray, roster_size: int
+) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """Per scenario the lineup's ramp level (0..LEVELS, see _ramp) and the rows that bound it.
+
+    reached[s] = 0 holds scenario s's level at 0 and relaxes its row to the lowest total any
+    lineup can score there (its roster_size worst drivers): a big-M per scenario, far tighter than
+    one for all of them, which speeds up the ramp's model (more scenarios near the target).
+    Plain hits (width 0): the level is reached itself, 1 only where the total reaches the target
+    (a count of hits, weighted 0/1). Ramp: an integer level with total >= target - h/2 +
+    (h / LEVELS) x level; maximising picks the largest, floor(LEVELS x k(total)), as the
+    enumeration engine counts it.
+    """
+    n_scenarios = totals.shape[0]
+    reached = cp.Variable(n_scenarios, boolean=True)
+    lowest = np.sort(points, axis=1)[:, :roster_size].sum(axis=1)
+    relaxed = lowest - cp.multiply(lowest, reached)  # the lowest total where not reached, else 0
+    if width == 0:
+        return reached, [totals >= cp.multiply(target, reached) + relaxed]
+    levels = cp.Variable(n_scenarios, integer=True)
+    edge = cp.multiply(target - width / 2, reached) + (width / LEVELS) * levels
+    return levels, [levels >= 0, levels <= LEVELS * reached, totals >= edge + relaxed]
 
 
 def mean_tie_break(mean_points: np.ndarray, roster_size: int) -> np.ndarray:

@@ -26,17 +26,19 @@ from ._by_model import by_milp, joint_fallback
 from ._context import Context
 from ._enumerate import LineupSet, Picks, best_first, driver_bits, enumerate_lineups, overlaps, pick_in_order
 from ._milp import Objective
+from ._ramp import LEVELS
 from ._rules import LineupRules, check_feasible, check_portfolio
-from ._scores import approximation, cover, gains, hit_counts, lineup_spread, tail_means, upside_hits
+from ._scores import approximation, cover, first_gains, gains, tail_means, upside_hits
 
 Engine = Literal["auto", "enumeration", "milp"]
 
 DEFAULT_TAIL = 0.2  # floor: mean of the worst 20% of scenarios
-DEFAULT_SMOOTHING = 0.0  # upside: plain hits, the count both engines maximise (see build_portfolio)
+DEFAULT_SMOOTHING = 1.0  # upside: a ramp one standard deviation of the mean lineup wide (build_portfolio)
 TARGET_QUANTILE = 0.99  # upside: default target, a quantile of the mean-optimal lineup's points
 MIN_CANDIDATES = 4_096
 # Lineups x scenarios scored exactly (upside, floor): every lineup of a 37-driver slate with a
-# 48,000 salary floor over 1,000 scenarios; a shortlist of 26,843 lineups over 10,000.
+# 48,000 salary floor over 1,000 scenarios; a shortlist of 26,843 lineups over 10,000. Upside
+# keeps them as bits (plain hits, 32 MiB) or ramp levels of a byte each (256 MiB).
 EXACT_BUDGET = 2**28
 PRICE_ROUNDS = 5  # priced sequences tried after the unpriced one (minimum exposures; mean, floor)
 PRICE_STEP = 0.4  # a round moves a price by up to this share of the scores' spread
@@ -84,30 +86,37 @@ def build_portfolio(
 
     Each objective is one stated score that both engines maximise, lineup after lineup, among
     the lineups the rules allow after the earlier ones (ties: the higher mean points, then the
-    engine's own order). mean: mean points. upside: the number of scenarios in which the lineup
-    reaches `target` and no earlier lineup did (the marginal gain in P(at least one lineup
-    reaches the target)). floor: the mean of the lineup's worst ceil(tail x S) scenarios.
+    engine's own order). mean: mean points. floor: the mean of the lineup's worst ceil(tail x S)
+    scenarios. upside: the marginal gain in a smoothed P(at least one lineup reaches `target`).
+    A lineup scoring p reaches it by k(p) = clip((p - target) / h + 1/2, 0, 1), a linear ramp of
+    width h = smoothing x the standard deviation over the scenarios of the mean-optimal lineup's
+    points (exposure limits aside: the lineup default_target uses); smoothing 0 is the plain hit,
+    p >= target. Each scenario keeps an open share, 1 until a lineup reaches it, then times
+    (1 - k) for each lineup picked; a lineup's score is the sum over scenarios of k x the open
+    share. Both hold k and the open share as whole 1/255ths, rounded down (see _ramp), so both
+    engines maximise the same integer. The ramp keeps a handful of lucky fitting scenarios, just
+    over the target, from deciding the lineup. `p_beat_target` still reports plain hits.
 
-    `smoothing` > 0 is another objective, for the enumeration engine only: each hit counts as a
-    logistic of its distance to the target (width: smoothing x the candidates' mean spread), so
-    that a few tail scenarios weigh less; the model counts plain hits and refuses it.
-    `engine="auto"` is always the enumeration engine, minimum exposures included.
-
-    With minimum exposures the enumeration engine also tries up to `price_rounds` sequences with
-    prices on under-exposed drivers (mean and floor) and keeps the one with the highest sum of
-    scores; 0 gives the MILP engine's sequence.
+    `engine="auto"` is always the enumeration engine, minimum exposures included. With minimum
+    exposures the enumeration engine also tries up to `price_rounds` sequences with prices on
+    under-exposed drivers (mean and floor) and keeps the one with the highest sum of scores; 0
+    gives the MILP engine's sequence.
     """
     ids = driver_ids or tuple(str(i) for i in range(rules.n_drivers))
     check_feasible(rules, ids, n_lineups)
     points = np.asarray(points, dtype=np.float64)
+    if not 0 <= smoothing:
+        raise InvalidInput("smoothing", f"must be at least 0, got {smoothing}")
     chosen_engine = _choose_engine(engine)
-    _check_smoothing(smoothing, objective, chosen_engine)
     lineups = _enumerate(rules) if chosen_engine == "enumeration" else None
-    if target is None:
-        target = default_target(points, rules, time_limit=time_limit, lineups=lineups)
+    width = 0.0
+    if target is None or (objective == "upside" and smoothing > 0):
+        reference = _mean_lineup_points(points, rules, time_limit, lineups)
+        target = _quantile_target(reference) if target is None else target
+        width = smoothing * float(reference.std()) if objective == "upside" else 0.0
     context = Context(
         points, rules, n_lineups, target, tail, time_limit, progress, should_cancel,
-        smoothing=smoothing, driver_ids=ids, price_rounds=price_rounds,
+        width=width, driver_ids=ids, price_rounds=price_rounds,
     )  # fmt: skip
     picked = by_milp(context, objective) if lineups is None else _by_enumeration(context, objective, lineups)
     if len(picked) < n_lineups:
@@ -132,13 +141,26 @@ def default_target(
 
     Portfolio exposure limits do not apply to this single reference lineup.
     """
+    return _quantile_target(_mean_lineup_points(np.asarray(points, np.float64), rules, time_limit, lineups))
+
+
+def _quantile_target(reference: np.ndarray) -> float:
+    return float(np.quantile(reference, TARGET_QUANTILE))
+
+
+def _mean_lineup_points(
+    points: np.ndarray, rules: LineupRules, time_limit: float, lineups: LineupSet | None
+) -> np.ndarray:
+    """(S,) the points of the mean-optimal lineup, exposure limits aside: the reference for the
+    default target and the upside ramp's width, the same lineup in both engines."""
     single = dataclasses.replace(rules, min_exposure=None, max_exposure=None)
     context = Context(points, single, 1, 0.0, DEFAULT_TAIL, time_limit, None, None)
     if lineups is None:
         best = by_milp(context, "mean")[0]
     else:
         best = tuple(int(i) for i in lineups.rows[int(np.argmax(lineups.totals(points.mean(axis=0))))])
-    return float(np.quantile(points[:, best].sum(axis=1), TARGET_QUANTILE))
+    totals: np.ndarray = points[:, list(best)].sum(axis=1)
+    return totals
 
 
 def lineup_stats(
@@ -169,17 +191,6 @@ def _p_any(points: np.ndarray, lineups: list[tuple[int, ...]], target: float) ->
 def _choose_engine(engine: Engine) -> Engine:
     """auto is the enumeration engine whatever the rules: the engine never changes the objective."""
     return "enumeration" if engine == "auto" else engine
-
-
-def _check_smoothing(smoothing: float, objective: Objective, engine: Engine) -> None:
-    if not 0 <= smoothing:
-        raise InvalidInput("smoothing", f"must be at least 0, got {smoothing}")
-    if smoothing > 0 and objective == "upside" and engine == "milp":
-        raise InvalidInput(
-            "smoothing",
-            f"{smoothing} smooths the upside objective, which only the enumeration engine scores; "
-            "the model counts plain hits (smoothing=0)",
-        )
 
 
 # --- enumeration engine ----------------------------------------------------------------------
@@ -221,7 +232,7 @@ def _after_stuck(c: Context, objective: Objective, stuck: Picks, best: _Sequence
 @dataclass(frozen=True, slots=True)
 class _Pool:
     lineups: LineupSet
-    scores: np.ndarray  # mean, floor: one per lineup; upside: soft hits (lineups, scenarios)
+    scores: np.ndarray  # mean, floor: one per lineup; upside: hits (lineups, scenarios), see upside_hits
     means: np.ndarray  # mean points per lineup (upside breaks ties by them)
 
 
@@ -236,7 +247,6 @@ class _Pools:
         self.locked = driver_bits(np.asarray(sorted(c.rules.locks), dtype=np.int64))  # in every lineup
         self.approximation: np.ndarray | None = None
         self.tail_means = np.full(len(lineups), np.nan)  # floor: each lineup's score, once computed
-        self.width: float | None = None  # upside: the logistic width, fixed by the first pool
         self.cache: dict[int, _Pool] = {}
 
     def holding(self, forced: np.uint64) -> _Pool:
@@ -271,9 +281,7 @@ class _Pools:
             new = index[np.isnan(self.tail_means[index])]  # pools overlap: score each lineup once
             self.tail_means[new] = tail_means(self.c, _subset(self.lineups, new))
             return _Pool(subset, self.tail_means[index], self.mean[index])
-        if self.width is None:
-            self.width = self.c.smoothing * lineup_spread(self.c, subset) if self.c.smoothing > 0 else 0.0
-        return _Pool(subset, upside_hits(self.c, subset, self.width), self.mean[index])
+        return _Pool(subset, upside_hits(self.c, subset), self.mean[index])
 
     def _candidates(self, index: np.ndarray) -> np.ndarray:
         """Lineups to score exactly on every scenario: all of them while lineups x scenarios stays
@@ -305,13 +313,13 @@ def _sequence(c: Context, pools: _Pools, prices: np.ndarray, *, on_pick: Callabl
     those the rules allow after the earlier ones, walking the pool of the drivers forced in."""
     minimum, maximum = c.rules.exposure_counts(c.n_lineups)
     picks = Picks(c.n_lineups, c.rules.overlap_limit, minimum, maximum)
-    open_share = np.ones(c.points.shape[0], np.float32)  # upside: P(no lineup reached the target)
+    open_levels = np.full(c.points.shape[0], LEVELS, np.int64)  # upside: how far no lineup reached it
     value = 0.0
     pool: _Pool | None = pools.holding(picks.forced())
     while pool is not None:
         forced = picks.forced()
         if pools.objective == "upside":
-            value += _greedy_coverage(pool, picks, open_share, on_pick)
+            value += _greedy_coverage(pool, picks, open_levels, on_pick)
         else:
             found = pick_in_order(
                 pool.lineups, best_first(_with_prices(pool, prices)), picks, on_pick=on_pick
@@ -372,27 +380,27 @@ def _spread(scores: np.ndarray, n_lineups: int) -> float:
 
 
 def _greedy_coverage(
-    pool: _Pool, picks: Picks, open_share: np.ndarray, on_pick: Callable[[int], None]
+    pool: _Pool, picks: Picks, open_levels: np.ndarray, on_pick: Callable[[int], None]
 ) -> float:
-    """Add the lineup with the largest marginal gain in P(at least one lineup reaches the target),
-    until the portfolio is full, no lineup is allowed or a minimum forces a driver in; returns the
-    gains. `open_share` (per scenario, P(no lineup reached the target)) is updated in place.
+    """Add the lineup with the largest marginal gain in (smoothed) P(at least one lineup reaches
+    the target), until the portfolio is full, no lineup is allowed or a minimum forces a driver
+    in; returns the gains. `open_levels` (per scenario, how far no lineup has reached it, in
+    levels of _ramp) is updated in place.
 
-    A scenario's hit is smoothed with a logistic kernel of width h = smoothing x the mean spread
-    of the candidates' points (h = 0: the plain 0/1 hit the MILP counts), so that a handful of
-    tail scenarios do not decide the lineup. Gains only shrink as lineups are added (the
-    objective is submodular), so old gains bound new ones and only the leaders are recomputed.
-    Ties go to the higher mean, then the lower index.
+    A lineup's gain is the sum over scenarios of its ramp level times the open level (plain hits:
+    its hits in scenarios no earlier lineup reached), an integer, the score the model maximises.
+    Gains only shrink as lineups are added (the objective is submodular), so old gains bound new
+    ones and only the leaders are recomputed. Ties go to the higher mean, then the lower index.
     """
     hit, masks = pool.scores, pool.lineups.masks
-    bound = hit_counts(hit)
+    bound = first_gains(hit)
     allowed = picks.allowed(masks)
     forced = picks.forced()
     gained = 0.0
     while not picks.full and allowed.any():
-        best = _best_gain(hit, open_share, bound, pool.means, allowed)
+        best = _best_gain(hit, open_levels, bound, pool.means, allowed)
         gained += float(bound[best])
-        cover(open_share, hit[best])
+        cover(open_levels, hit[best])
         picks.add(pool.lineups.rows[best], masks[best])
         on_pick(len(picks.lineups))
         if picks.forced() != forced:
@@ -403,16 +411,17 @@ def _greedy_coverage(
 
 
 def _best_gain(
-    hit: np.ndarray, open_share: np.ndarray, bound: np.ndarray, mean: np.ndarray, allowed: np.ndarray
+    hit: np.ndarray, open_levels: np.ndarray, bound: np.ndarray, mean: np.ndarray, allowed: np.ndarray
 ) -> int:
     """The allowed lineup with the largest current gain. `bound` holds gains from earlier steps
     (upper bounds now); recompute the best-bounded ones until no other bound can beat them."""
     order = np.flatnonzero(allowed)
     order = order[np.lexsort((order, -mean[order], -bound[order]))]
-    size = 64
+    size, current = 64, 0  # order[:current] hold this step's gains already
     while True:
-        head, rest = order[:size], order[size:]
-        bound[head] = gains(hit[head], open_share)
+        head, rest, new = order[:size], order[size:], order[current:size]
+        bound[new] = gains(hit[new], open_levels)
+        current = size
         best_gain = bound[head].max()
         if rest.size == 0 or best_gain > bound[rest[0]]:
             top = head[np.lexsort((head, -mean[head], -bound[head]))]

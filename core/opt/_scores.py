@@ -11,8 +11,10 @@ import numpy as np
 from ._context import Context
 from ._enumerate import LineupSet
 from ._milp import Objective, tail_count
+from ._ramp import LEVELS, ramp_levels, uncover
 
 CHUNK = 2_048  # lineups scored at once: 2,048 x 10,000 scenarios of float64 is 164 MB
+GAIN_ROWS = 2**22  # ramp levels widened to int64 at once for a gain: 32 MiB
 
 
 def approximation(c: Context, lineups: LineupSet, mean: np.ndarray, objective: Objective) -> np.ndarray:
@@ -66,21 +68,15 @@ def tail_means(c: Context, lineups: LineupSet) -> np.ndarray:
     return tail_mean
 
 
-def lineup_spread(c: Context, lineups: LineupSet) -> float:
-    """The mean over lineups of the standard deviation of their points (the smoothing's scale)."""
-    total = sum(float(totals.std(axis=1).sum()) for _, totals in candidate_points(c, lineups))
-    return total / max(len(lineups), 1)
-
-
-def upside_hits(c: Context, lineups: LineupSet, width: float) -> np.ndarray:
-    """Hits of the target: packed bits (lineups, words) uint64 for plain hits (width 0), else
-    (lineups, scenarios) float32 logistic hits of that width."""
+def upside_hits(c: Context, lineups: LineupSet) -> np.ndarray:
+    """Hits of the target: packed bits (lineups, words) uint64 for plain hits (c.width 0), else
+    (lineups, scenarios) uint8 ramp levels (see _ramp): a byte per lineup and scenario."""
     n_scenarios = c.points.shape[0]
-    if width > 0:
-        soft = np.empty((len(lineups), n_scenarios), np.float32)
+    if c.width > 0:
+        levels = np.empty((len(lineups), n_scenarios), np.uint8)
         for part, totals in candidate_points(c, lineups):
-            soft[part] = 1.0 / (1.0 + np.exp(-(totals - c.target) / width))
-        return soft
+            levels[part] = ramp_levels(totals, c.target, c.width, overwrite=True)
+        return levels
     words = -(-n_scenarios // 64)
     packed = np.zeros((len(lineups), words * 8), np.uint8)
     for part, totals in candidate_points(c, lineups):
@@ -88,32 +84,36 @@ def upside_hits(c: Context, lineups: LineupSet, width: float) -> np.ndarray:
     return packed.view(np.uint64)
 
 
-def hit_counts(hits: np.ndarray) -> np.ndarray:
-    """(lineups,) float64: each lineup's hits over every scenario."""
+def first_gains(hits: np.ndarray) -> np.ndarray:
+    """(lineups,) float64: each lineup's score before any lineup is picked (every scenario open)."""
     if hits.dtype == np.uint64:
         packed_counts: np.ndarray = np.bitwise_count(hits).sum(axis=1, dtype=np.float64)
         return packed_counts
-    counts: np.ndarray = hits.sum(axis=1, dtype=np.float64)
+    counts: np.ndarray = LEVELS * hits.sum(axis=1, dtype=np.int64).astype(np.float64)
     return counts
 
 
-def gains(hits: np.ndarray, open_share: np.ndarray) -> np.ndarray:
-    """(rows,) each lineup's hits in the scenarios no earlier lineup reached (weighted by
-    open_share, P(no earlier lineup reached the target), which plain hits keep at 0 or 1)."""
+def gains(hits: np.ndarray, open_levels: np.ndarray) -> np.ndarray:
+    """(rows,) each lineup's score given the open levels (int64, per scenario: LEVELS while no
+    earlier lineup reached it). Plain hits: the hits in still open scenarios; ramp levels: the sum
+    of level x open level, an integer (int64 sums, a few rows at a time: NumPy widens each row)."""
     if hits.dtype == np.uint64:
         open_bits = np.zeros(hits.shape[1] * 64, bool)
-        open_bits[: open_share.size] = open_share > 0.5
+        open_bits[: open_levels.size] = open_levels > 0
         packed = np.packbits(open_bits).view(np.uint64)
         open_gains: np.ndarray = np.bitwise_count(hits & packed).sum(axis=1, dtype=np.float64)
         return open_gains
-    weighted: np.ndarray = hits @ open_share
+    rows = max(1, GAIN_ROWS // max(open_levels.size, 1))
+    weighted = np.empty(hits.shape[0])
+    for start in range(0, hits.shape[0], rows):
+        weighted[start : start + rows] = hits[start : start + rows] @ open_levels  # int64, exact
     return weighted
 
 
-def cover(open_share: np.ndarray, hit: np.ndarray) -> None:
+def cover(open_levels: np.ndarray, hit: np.ndarray) -> None:
     """Mark one lineup's hits as reached, in place."""
     if hit.dtype == np.uint64:
-        reached = np.unpackbits(hit.view(np.uint8))[: open_share.size].astype(bool)
-        open_share[reached] = 0.0
+        reached = np.unpackbits(hit.view(np.uint8))[: open_levels.size].astype(bool)
+        open_levels[reached] = 0
     else:
-        open_share *= 1.0 - hit
+        uncover(open_levels, hit)

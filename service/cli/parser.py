@@ -216,8 +216,8 @@ def _lineup_arguments(optimize: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     optimize.add_argument(
         "--objective", choices=OBJECTIVES, default="mean",
-        help="mean points, upside (chance of reaching --target), floor (mean of the worst 20%%) or roi "
-        "(expected profit in the contest of --field-size and --entry-fee)",
+        help="mean points, upside (a smoothed chance of reaching --target), floor (mean of the worst 20%%) "
+        "or roi (expected profit in the contest of --field-size and --entry-fee)",
     )  # fmt: skip
     optimize.add_argument(
         "--max-overlap",

@@ -7,6 +7,7 @@ every rule, checked here without core's own checkers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,17 @@ from hypothesis import strategies as st
 from core.errors import Infeasible, SolverFailed
 from core.opt import LineupRules, Portfolio, build_portfolio, compile_rules
 from core.slate import DRAFTKINGS, FANDUEL, SiteRules
-from tests.opt_helpers import TAIL, best, cvar, feasible_lineups, random_points, totals
+from tests.opt_helpers import (
+    TAIL,
+    best,
+    cvar,
+    feasible_lineups,
+    near_a_level_edge,
+    ramp_levels,
+    ramp_width,
+    random_points,
+    totals,
+)
 
 EXAMPLES = 30
 
@@ -190,6 +201,42 @@ def test_upside_lineup_reaches_the_target_in_the_most_scenarios(case: Case, wher
         got = int((case.points[:, list(lineup.drivers)].sum(axis=1) >= target).sum())
         assert got == int(hits.max()), (engine, lineup.drivers, got, int(hits.max()))
         assert portfolio.target == target
+
+
+RAMP_SCENARIOS = 100  # the ramp's model weighs every scenario near the target: seconds at 300
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(cases(), st.floats(0.0, 1.0), st.floats(0.1, 1.0))
+def test_smoothed_upside_lineup_has_the_highest_ramp_sum(case: Case, where: float, smoothing: float) -> None:
+    """The ramp (core/opt/_ramp.py): both engines reach the brute force's best sum over scenarios
+    of floor(255 x clip((p - target) / h + 1/2, 0, 1)), h = smoothing x the standard deviation of
+    the best-mean lineup's points; ties to the higher mean, as with plain hits."""
+    case = dataclasses.replace(case, points=case.points[:RAMP_SCENARIOS])
+    lineups = case.lineups()
+    lineup_totals = totals(case.points, lineups)
+    means = lineup_totals.mean(axis=1)
+    top = lineup_totals[int(np.argmax(means))]
+    target = float(top.mean() + where * (top.max() - top.mean()))
+    width = ramp_width(case.points, lineups, smoothing)
+    while near_a_level_edge(lineup_totals, target, width):  # as above: clear of the solver's tolerance
+        target += 1e-4
+    sums = ramp_levels(lineup_totals, target, width).sum(axis=1)
+    tied = np.flatnonzero(sums == sums.max())
+    want = lineups[int(tied[np.argmax(means[tied])])]
+    for engine in ("milp", "enumeration"):
+        portfolio = solve(
+            case, case.rules(), engine=engine, objective="upside", target=target, smoothing=smoothing
+        )
+        lineup = portfolio.lineups[0]
+        check_rules(case, [lineup.drivers], overlap=case.site.roster_size)
+        got = int(ramp_levels(case.points[:, list(lineup.drivers)].sum(axis=1), target, width).sum())
+        assert got == int(sums.max()), (engine, lineup.drivers, got, int(sums.max()))
+        assert lineup.drivers == want or means[tied].max() - lineup.mean < 1e-6, (
+            engine,
+            lineup.drivers,
+            want,
+        )
 
 
 # --- portfolios -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import Infeasible, InvalidInput
-from core.opt import build_portfolio, compile_rules
+from core.opt import DEFAULT_SMOOTHING, build_portfolio, compile_rules
 from core.slate import DRAFTKINGS, FANDUEL
 from tests.opt_helpers import cvar, random_points
 
@@ -61,18 +61,41 @@ def test_default_target_ignores_portfolio_exposure_caps() -> None:
         assert portfolio.target == pytest.approx(plain.target), engine
 
 
-def test_the_model_refuses_a_smoothed_upside_and_both_engines_count_plain_hits_by_default() -> None:
-    """The model counts plain hits; asked for a smoothed upside it says so instead of silently
-    optimising another objective. Smoothing 0 is the default, the same in both engines."""
+def test_both_engines_optimise_the_smoothed_upside_and_refuse_negative_smoothing() -> None:
+    """The default smoothing (a ramp around the target) and plain hits: the same lineups in both
+    engines, lineup after lineup; a negative smoothing is refused."""
     ids = [f"d{i}" for i in range(9)]
     points = random_points(np.linspace(60, 10, 9), 200, seed=5)
-    rules = compile_rules(DRAFTKINGS, ids, [4_000] * 9)
-    with pytest.raises(InvalidInput, match="smoothing"):
-        build_portfolio(points, rules, objective="upside", engine="milp", smoothing=0.3)
+    rules = compile_rules(DRAFTKINGS, ids, [4_000] * 9, max_overlap=4)
     with pytest.raises(InvalidInput, match="smoothing"):
         build_portfolio(points, rules, objective="upside", smoothing=-1.0)
-    plain = [
-        build_portfolio(points, rules, objective="upside", engine=e).lineups[0] for e in ("milp", "auto")
-    ]
-    assert plain[0].p_beat_target == plain[1].p_beat_target
-    assert plain[0].mean == pytest.approx(plain[1].mean, abs=1e-9)  # ties go to the higher mean in both
+    assert DEFAULT_SMOOTHING > 0
+    for smoothing in (DEFAULT_SMOOTHING, 0.0):
+        built = [
+            build_portfolio(points, rules, objective="upside", n_lineups=3, engine=e, smoothing=smoothing)
+            for e in ("milp", "auto")
+        ]
+        assert [lu.drivers for lu in built[0].lineups] == [lu.drivers for lu in built[1].lineups], smoothing
+        assert built[0].lineups[0].mean == pytest.approx(built[1].lineups[0].mean, abs=1e-9)
+
+
+def test_the_ramp_prefers_many_near_misses_to_a_few_lucky_hits() -> None:
+    """Two rosters, hand-built (drivers 0..3 locked, scoring 0; driver 4 or 5 completes the
+    roster), target 100 over 10 scenarios. A (driver 4) reaches it exactly in 2 scenarios and
+    scores 0 in the rest; B (driver 5) scores 97 in 6, 0 in 4. Plain hits pick A (2 hits to 0).
+    The ramp's width is smoothing x the standard deviation of the mean-optimal roster B's points,
+    h = smoothing x 97 x sqrt(0.24): at smoothing 0.5 A's levels are 2 x floor(255 / 2) = 254 and
+    B's 6 x floor(255 x (1/2 - 3 / h)) = 6 x 95 = 570, so B; both engines agree."""
+    points = np.zeros((10, 6))
+    points[:2, 4] = 100.0
+    points[:6, 5] = 97.0
+    ids = [f"d{i}" for i in range(6)]
+    rules = compile_rules(FANDUEL, ids, [5_000] * 6, locks=ids[:4])
+    width = 0.5 * 97.0 * np.sqrt(0.24)
+    assert [np.floor(255 * (0.5 + (p - 100.0) / width)) for p in (100.0, 97.0)] == [127, 95]
+    for engine in ("milp", "enumeration"):
+        for smoothing, want in ((0.0, 4), (0.5, 5), (DEFAULT_SMOOTHING, 5)):
+            built = build_portfolio(
+                points, rules, objective="upside", target=100.0, smoothing=smoothing, engine=engine
+            )
+            assert built.lineups[0].drivers == (0, 1, 2, 3, want), (engine, smoothing)

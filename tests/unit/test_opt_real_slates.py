@@ -7,6 +7,8 @@ six is listed by itertools and scored with NumPy, independently of core.opt; far
 4,096 lineups at which the enumeration engine starts to shortlist by a normal approximation. A
 salary floor (most real entries spend at least 48,000 of 50,000) keeps the exhaustive scoring of
 the upside and floor portfolios to a few seconds; the single-lineup tests use the whole slate.
+Upside is checked twice: with plain hits (smoothing 0) and with the default ramp (levels
+floor(255 x clip((p - target) / h + 1/2, 0, 1)), see tests/opt_helpers.py).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import numpy as np
 import pytest
 
 from benchmarks.optimizer import forty_driver_field
-from core.opt import LineupRules, Portfolio, build_portfolio, compile_rules
+from core.opt import DEFAULT_SMOOTHING, LineupRules, Portfolio, build_portfolio, compile_rules
 from core.run import run_simulation
 from core.sitefiles import load_slate
 from core.slate import DRAFTKINGS, get_track, sample_slate_path
 from core.spec import ConstraintSpec
+from tests.opt_helpers import LEVELS, ramp_levels
 
 N_SCENARIOS = 1_000
 TAIL = 0.2
@@ -65,19 +68,26 @@ def simulate(track_id: str, *, forty: bool = False, seed: int = 7) -> RealSlate:
 
 @dataclass(frozen=True)
 class Scores:
-    """Each roster's exact scores: mean points, hits of the target, tail mean and packed hits."""
+    """Each roster's exact scores: mean points, hits of the target, tail mean, packed hits and
+    ramp levels."""
 
     means: np.ndarray  # (L,)
     hits: np.ndarray  # (L,) scenarios reaching the target
     floors: np.ndarray | None  # (L,) mean of the worst ceil(TAIL x S) scenarios
     packed: np.ndarray | None  # (L, words) uint64: bit s set when the roster reaches the target in s
+    levels: np.ndarray | None = None  # (L, S) uint8 ramp levels of width `width`
+    width: float = 0.0
 
 
 def score(
     points: np.ndarray, rosters: np.ndarray, target: float, *, full: bool, chunk: int = 16_384
 ) -> Scores:
-    """Every roster scored on every scenario, chunk by chunk (never the whole L x S matrix)."""
+    """Every roster scored on every scenario, chunk by chunk (never the whole L x S float matrix);
+    with `full` also the ramp levels at the default smoothing (a byte per roster and scenario)."""
     n_rosters, n_scenarios = rosters.shape[0], points.shape[0]
+    means = points.mean(axis=0)[rosters].sum(axis=1)
+    width = DEFAULT_SMOOTHING * float(points[:, rosters[int(np.argmax(means))]].sum(axis=1).std())
+    levels = np.empty((n_rosters, n_scenarios), np.uint8) if full else None
     worst = math.ceil(TAIL * n_scenarios - 1e-9)
     hits = np.empty(n_rosters, np.int64)
     floors = np.empty(n_rosters) if full else None
@@ -90,13 +100,14 @@ def score(
         totals = onehot @ points.T  # (chunk, S)
         reached = totals >= target
         hits[start : start + chunk] = reached.sum(axis=1)
-        if floors is not None and packed is not None:
+        if floors is not None and packed is not None and levels is not None:
+            levels[start : start + chunk] = ramp_levels(totals, target, width)
             floors[start : start + chunk] = np.partition(totals, worst - 1, axis=1)[:, :worst].mean(axis=1)
             padded = np.zeros((rows.shape[0], words * 64), bool)
             padded[:, :n_scenarios] = reached
             packed[start : start + chunk] = np.packbits(padded, axis=1)
-    means = points.mean(axis=0)[rosters].sum(axis=1)
-    return Scores(means, hits, floors, None if packed is None else packed.view(np.uint64))
+    packed_hits = None if packed is None else packed.view(np.uint64)
+    return Scores(means, hits, floors, packed_hits, levels, width)
 
 
 def exact_totals(points: np.ndarray, lineup: tuple[int, ...]) -> np.ndarray:
@@ -162,6 +173,38 @@ def greedy_coverage(rosters: np.ndarray, exact: Scores, n_lineups: int) -> list[
     return gained
 
 
+def greedy_ramp(rosters: np.ndarray, exact: Scores, n_lineups: int, chunk: int = 16_384) -> list[int]:
+    """The smoothed upside sequence by brute force: each lineup the largest sum over scenarios of
+    its ramp level x the open level (255, then floor(open x (255 - level) / 255) after each
+    lineup; ties: the higher mean), within the overlap limit of the earlier ones."""
+    assert exact.levels is not None
+    open_levels = np.full(exact.levels.shape[1], LEVELS, np.int64)
+    allowed = np.ones(rosters.shape[0], bool)
+    gained = []
+    for _ in range(n_lineups):
+        gain = np.empty(rosters.shape[0], np.int64)
+        for start in range(0, rosters.shape[0], chunk):
+            gain[start : start + chunk] = exact.levels[start : start + chunk].astype(np.int64) @ open_levels
+        gain[~allowed] = -1
+        tied = np.flatnonzero(gain == gain.max())
+        best = int(tied[np.argmax(exact.means[tied])])
+        gained.append(int(gain[best]))
+        open_levels = open_levels * (LEVELS - exact.levels[best].astype(np.int64)) // LEVELS
+        shared = (rosters[:, :, None] == rosters[best][None, None, :]).any(axis=2).sum(axis=1)
+        allowed &= shared <= MAX_OVERLAP
+    return gained
+
+
+def ramp_gains(points: np.ndarray, portfolio: Portfolio, width: float) -> list[int]:
+    open_levels = np.full(points.shape[0], LEVELS, np.int64)
+    gained = []
+    for lineup in portfolio.lineups:
+        levels = ramp_levels(exact_totals(points, lineup.drivers), portfolio.target, width)
+        gained.append(int(levels @ open_levels))
+        open_levels = open_levels * (LEVELS - levels) // LEVELS
+    return gained
+
+
 def coverage_gains(points: np.ndarray, portfolio: Portfolio) -> list[int]:
     reached = np.zeros(points.shape[0], bool)
     gained = []
@@ -177,8 +220,9 @@ Case = tuple[RealSlate, LineupRules, np.ndarray, float, Scores]
 
 def test_enumeration_portfolios_are_the_exhaustive_greedy_sequences(case: Case) -> None:
     """The best lineup by mean; then N_LINEUPS lineups sharing at most MAX_OVERLAP drivers: lineup
-    for lineup, the enumeration engine's tail means and upside coverage gains are the brute-force
-    sequence's (the first of each: the best tail mean, the most hits of the target)."""
+    for lineup, the enumeration engine's tail means and upside gains (plain hits, and the default
+    ramp) are the brute-force sequence's (the first of each: the best tail mean, the most hits of
+    the target, the largest sum of ramp levels)."""
     slate, rules, rosters, target, exact = case
     assert exact.floors is not None
     best = build_portfolio(slate.points, rules, driver_ids=slate.ids).lineups[0]
@@ -187,8 +231,10 @@ def test_enumeration_portfolios_are_the_exhaustive_greedy_sequences(case: Case) 
     floor = build_portfolio(slate.points, rules, objective="floor", **options)  # type: ignore[arg-type]
     got = [cvar(exact_totals(slate.points, lineup.drivers)) for lineup in floor.lineups]
     np.testing.assert_allclose(got, greedy_floor(rosters, exact.floors, N_LINEUPS), atol=1e-6)
-    upside = build_portfolio(slate.points, rules, objective="upside", **options)  # type: ignore[arg-type]
-    assert coverage_gains(slate.points, upside) == greedy_coverage(rosters, exact, N_LINEUPS)
+    plain = build_portfolio(slate.points, rules, objective="upside", smoothing=0.0, **options)  # type: ignore[arg-type]
+    assert coverage_gains(slate.points, plain) == greedy_coverage(rosters, exact, N_LINEUPS)
+    ramp = build_portfolio(slate.points, rules, objective="upside", **options)  # type: ignore[arg-type]
+    assert ramp_gains(slate.points, ramp, exact.width) == greedy_ramp(rosters, exact, N_LINEUPS)
 
 
 MODEL_SCENARIOS = 30  # the upside model needs over a minute at 100 scenarios on 37 drivers
@@ -196,8 +242,8 @@ MODEL_SCENARIOS = 30  # the upside model needs over a minute at 100 scenarios on
 
 def test_the_model_and_the_enumeration_engine_agree_with_the_brute_force() -> None:
     """The Bristol sample on its first MODEL_SCENARIOS scenarios, every roster: both engines reach
-    the brute force's best mean and tail mean, and build the same upside sequence (the same hits,
-    ties to the higher mean), lineup for lineup."""
+    the brute force's best mean and tail mean, and build the same upside sequences (the same hits,
+    or with the default ramp the same sums of levels, ties to the higher mean), lineup for lineup."""
     slate = simulate("bristol")
     points = slate.points[:MODEL_SCENARIOS]
     rules = slate.rules(salary_floor=SALARY_FLOOR["bristol"], max_overlap=MAX_OVERLAP)
@@ -205,7 +251,7 @@ def test_the_model_and_the_enumeration_engine_agree_with_the_brute_force() -> No
     target = build_portfolio(points, rules, driver_ids=slate.ids).target
     exact = score(points, rosters, target, full=True)
     assert exact.floors is not None
-    gains = greedy_coverage(rosters, exact, 2)
+    gains, ramped = greedy_coverage(rosters, exact, 2), greedy_ramp(rosters, exact, 2)
     for engine in ("enumeration", "milp"):
         options = {
             "driver_ids": slate.ids,
@@ -220,5 +266,7 @@ def test_the_model_and_the_enumeration_engine_agree_with_the_brute_force() -> No
         assert cvar(exact_totals(points, floor.drivers)) == pytest.approx(exact.floors.max(), abs=1e-6), (
             engine
         )
-        upside = build_portfolio(points, rules, objective="upside", n_lineups=2, **options)  # type: ignore[arg-type]
-        assert coverage_gains(points, upside) == gains, engine
+        plain = build_portfolio(points, rules, objective="upside", n_lineups=2, smoothing=0.0, **options)  # type: ignore[arg-type]
+        assert coverage_gains(points, plain) == gains, engine
+        ramp = build_portfolio(points, rules, objective="upside", n_lineups=2, **options)  # type: ignore[arg-type]
+        assert ramp_gains(points, ramp, exact.width) == ramped, engine

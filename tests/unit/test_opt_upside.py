@@ -49,15 +49,6 @@ def fresh_hits(fresh: np.ndarray, portfolio: Portfolio) -> np.ndarray:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 18): upside now counts plain hits (smoothing 0, the objective both engines share); "
-        "on the format-7 parameter file the single best plain-hit lineup overfits its 4,000 fitting "
-        "scenarios: fresh P(reach target) 0.0132 against the mean lineup's 0.0149 (paired SE 0.0005), "
-        "where smoothing 0.3 gives 0.0148. The 20-lineup portfolio test below still holds"
-    ),
-)
 def test_upside_lineup_beats_the_target_more_often_and_holds_on_fresh_scenarios(
     fitted: tuple[np.ndarray, np.ndarray, LineupRules],
 ) -> None:
@@ -71,8 +62,10 @@ def test_upside_lineup_beats_the_target_more_often_and_holds_on_fresh_scenarios(
     paired_se = np.sqrt(np.mean((upside_hits.astype(float) - mean_hits) ** 2) / len(mean_hits))
     # On the fitting scenarios the upside lineup reaches the target clearly more often; on fresh
     # ones it must be no worse. (The fit sees Bristol as one of the least predictable tracks, so
-    # the best tail lineups are close on fresh scenarios: 0.0155 vs 0.0158 with the current
-    # parameter file and kernel; the portfolio test below keeps the strict claim on fresh ones.)
+    # the best tail lineups are close on fresh scenarios: 0.0148 vs 0.0149 with the default ramp.
+    # Plain hits, smoothing 0, overfit the 4,000 fitting scenarios: 0.0132, 3.6 standard errors
+    # below; scripts/upside_smoothing.py gives every figure. The portfolio test below keeps the
+    # strict claim on fresh ones.)
     assert upside.lineups[0].p_beat_target > mean.lineups[0].p_beat_target + 0.003
     assert upside_rate - mean_rate > -paired_se, (
         f"fresh P(reach {upside.target:.1f}): upside lineup {upside_rate:.4f} {upside.lineups[0].drivers}, "
