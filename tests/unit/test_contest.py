@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from itertools import combinations
+from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -227,39 +230,23 @@ def test_projected_ownership_favours_value(bristol) -> None:
     assert np.corrcoef(ownership.percent, value)[0, 1] > 0.3
 
 
+def _roi_script() -> Any:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "roi_out_of_sample.py"
+    spec = importlib.util.spec_from_file_location("roi_out_of_sample", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("track", ["bristol", "talladega"])
 def test_roi_portfolio_beats_mean_and_upside_out_of_sample(track) -> None:
     """Chosen on one set of scenarios and one field, judged on fresh ones (other keys): the roi
     portfolio's expected profit beats the mean and upside portfolios of the same size by more
     than the paired standard error."""
-    from core import ConstraintSpec, load_slate, run_simulation, sample_slate_path
-    from core.contest import Contest, build_roi_portfolio, project_ownership
-    from core.opt import build_portfolio, compile_rules
-    from core.slate import DRAFTKINGS
-
-    slate = load_slate(sample_slate_path(), track)  # the Bristol drivers; talladega: a superspeedway
-    spec = ConstraintSpec.compile(slate.drivers, slate.track, n_scenarios=4_000)
-    points = np.asarray(run_simulation(spec, seed=1).scenarios.points)
-    choose, judge = points[:2_000], points[2_000:]
-    drivers = spec.field()
-    ids = [d.driver_id for d in drivers]
-    rules = compile_rules(DRAFTKINGS, ids, [d.salary for d in drivers])
-    ownership = project_ownership(choose, rules, ids, key=jax.random.key(0))
-    n_lineups, entries = 10, 5_000
-    payouts = payout_table("gpp", entries, 20.0)
-    fields = [
-        simulate_field(ownership, rules, entries - n_lineups, key=jax.random.key(k), n_contests=4)
-        for k in (1, 2)
-    ]
-    roi = build_roi_portfolio(choose, rules, Contest(fields[0], payouts, ownership), n_lineups=n_lineups)
-    portfolios = {"roi": list(roi.lineups)}
-    for objective in ("mean", "upside"):
-        built = build_portfolio(choose, rules, objective=objective, n_lineups=n_lineups)
-        portfolios[objective] = [lineup.drivers for lineup in built.lineups]
-    profit = {
-        name: simulate_contest(judge, rows, fields[1], payouts).profit.sum(axis=1)
-        for name, rows in portfolios.items()
-    }
+    # The Bristol drivers; talladega: a superspeedway. The setup lives in the script that reports
+    # the README's figures at other sizes.
+    profit = _roi_script().out_of_sample_profits(track, 2_000, 2_000, seed=1)
     for baseline in ("mean", "upside"):
         gain = profit["roi"] - profit[baseline]
         assert gain.mean() > gain.std(ddof=1) / math.sqrt(gain.size), (track, baseline, gain.mean())
