@@ -13,7 +13,6 @@ of AXIOM_TRUSTED_PROXIES (none by default), so a client cannot pick the address 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -32,13 +31,13 @@ _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Access:
     """The service's keys (as digests) and the proxies whose forwarded addresses it trusts."""
 
-    digests: tuple[bytes, ...]
+    digests: frozenset[bytes]
     trusted_proxies: tuple[_Network, ...]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
         return cls(
-            digests=tuple(_digest(key) for key in settings.api_keys),
+            digests=frozenset(_digest(key) for key in settings.api_keys),
             trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies),
         )
 
@@ -61,9 +60,11 @@ class Access:
         if presented is None:
             return None
         digest = _digest(presented)
-        # Every configured digest is compared, so the time taken says nothing about which matched.
-        matched = [hmac.compare_digest(digest, known) for known in self.digests]
-        return digest.hex() if any(matched) else None
+        # A set lookup of the presented key's SHA-256 digest: what its timing could tell is about
+        # digests, which no one can steer toward a configured key's without knowing the key (and
+        # the set's hashing is keyed per process). Comparing with every digest in turn cost
+        # 0.1 ms a request with a thousand keys.
+        return digest.hex() if digest in self.digests else None
 
     def client(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         """What a client's limits are counted against: its key when it has a valid one, else its

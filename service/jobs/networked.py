@@ -33,6 +33,10 @@ log = logging.getLogger("axiom.service")
 
 START_TIMEOUT = 10.0  # seconds the API waits for its first connections at start
 ABORT_TTL = 5  # seconds SAQ keeps an aborted job's record before the sweep may delete it
+# Connections an API process keeps open. The pool adds connections one at a time, as requests
+# wait: opened on demand, a burst of submissions (50 clients at once in benchmarks/api.py)
+# waited up to 90 ms for connections being made.
+API_CONNECTIONS = 10
 
 
 class NetworkedJobRegistry:
@@ -43,7 +47,7 @@ class NetworkedJobRegistry:
         # written while the client waits, that no reader needs (the runs table has it all).
         logging.getLogger("saq").setLevel(logging.WARNING)
         self.settings = settings
-        self.pool = connection_pool(settings.database_url)
+        self.pool = connection_pool(settings.database_url, min_size=API_CONNECTIONS)
         self.store = PgRunStore(self.pool)
         self.queue = run_queue(self.pool)
         self.limits = DatabaseStore(self.pool)

@@ -70,14 +70,33 @@ CREATE TABLE IF NOT EXISTS axiom_quota (
     reset BIGINT NOT NULL,
     admitted BOOLEAN NOT NULL
 );
+-- A submission: the run's row, unless its client already has p_max_queued runs pending or
+-- running. The client's advisory lock makes the count and the insert one step across API
+-- processes; each statement of a (volatile) function sees what was committed before it ran, so
+-- the count includes a submission that held the lock just before this one.
+CREATE OR REPLACE FUNCTION axiom_queue_run(
+    p_run_id TEXT, p_created TEXT, p_request BYTEA, p_seed BIGINT, p_spec_hash TEXT,
+    p_owner TEXT, p_client TEXT, p_max_queued INTEGER
+) RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext(p_client));
+    IF (SELECT COUNT(*) FROM axiom_runs
+        WHERE client = p_client AND status IN ('pending', 'running')) >= p_max_queued THEN
+        RETURN FALSE;
+    END IF;
+    INSERT INTO axiom_runs (run_id, status, created_at, request, seed, spec_hash, owner, client)
+    VALUES (p_run_id, 'pending', p_created, p_request, p_seed, p_spec_hash, p_owner, p_client);
+    RETURN TRUE;
+END
+$$;
 """
 _SCHEMA_LOCK = 0x61786D  # advisory lock key: processes starting at once create the tables in turn
 _STATUS_COLUMNS = "run_id, status, progress, error, created_at, started_at, finished_at"
 _UNFINISHED = "status IN ('pending', 'running')"
-_QUEUED_BY_CLIENT = f"axiom_runs WHERE client = %s AND {_UNFINISHED}"
-_INSERT = (
-    "INSERT INTO axiom_runs (run_id, status, created_at, request, seed, spec_hash, owner, client) "
-    "SELECT %s, 'pending', %s, %s, %s, %s, %s, %s"
+# The volatile function runs once, before the companion's INSERT reads its answer.
+_QUEUE_RUN = (
+    "WITH queued AS (SELECT axiom_queue_run(%(run_id)s, %(created)s, %(request)s, %(seed)s, "
+    "%(spec_hash)s, %(owner)s, %(client)s, %(max_queued)s) AS ok) "
 )
 
 
@@ -99,9 +118,10 @@ class Start:
     attempt: int
 
 
-def connection_pool(url: str, max_size: int = 20) -> AsyncConnectionPool:
-    """A pool on `url` (not open yet), in autocommit (SAQ needs it, and each of our writes is one
-    statement or an explicit transaction), with the timeouts above."""
+def connection_pool(url: str, max_size: int = 20, min_size: int = 2) -> AsyncConnectionPool:
+    """A pool on `url` (not open yet) that keeps `min_size` connections open, in autocommit (SAQ
+    needs it, and each of our writes is one statement or an explicit transaction), with the
+    timeouts above."""
     return AsyncConnectionPool(
         url,
         kwargs={
@@ -109,7 +129,7 @@ def connection_pool(url: str, max_size: int = 20) -> AsyncConnectionPool:
             "connect_timeout": CONNECT_TIMEOUT,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         },
-        min_size=2,
+        min_size=min_size,
         max_size=max_size,
         timeout=POOL_TIMEOUT,
         open=False,
@@ -165,24 +185,27 @@ class PgRunStore:
     async def insert(
         self, run: NewRun, max_queued: int, companion: Companion | None = None
     ) -> OptimizationStatus:
-        """Queue a run, unless its client already has `max_queued` runs pending or running (the
-        client's advisory lock makes the count and the insert one step across API processes),
-        with its `companion` row, written only if the run's row was.
-        The transaction goes in one pipeline (one round trip), so the lock is held only while the
-        server runs it, never while a network answer is awaited."""
+        """Queue a run, unless its client already has `max_queued` runs pending or running, with
+        its `companion` row, written only if the run's row was: one statement (`axiom_queue_run`
+        and the companion's INSERT), so one round trip and one transaction, and the client's
+        lock is held only while the server runs it."""
         created = now()
+        args: dict[str, object] = {
+            "run_id": run.run_id,
+            "created": created,
+            "request": run.request,
+            "seed": run.seed,
+            "spec_hash": run.spec_hash,
+            "owner": run.owner,
+            "client": run.client,
+            "max_queued": max_queued,
+        }
+        query, extra = _with_companion(companion)
         async with reachable(), self.pool.connection() as db:
-            async with db.pipeline(), db.transaction():
-                await db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (run.client,))
-                cursor = await db.execute(
-                    _INSERT + f" WHERE (SELECT COUNT(*) FROM {_QUEUED_BY_CLIENT}) < %s",
-                    (run.run_id, created, run.request, run.seed, run.spec_hash, run.owner, run.client)
-                    + (run.client, max_queued),
-                )
-                if companion is not None:
-                    await db.execute(*_companion_insert(companion, run.run_id))
-            if cursor.rowcount != 1:
-                raise QueueFull(max_queued)
+            cursor = await db.execute(query, args | extra)
+            row = await cursor.fetchone()
+        if row is None or not row[0]:
+            raise QueueFull(max_queued)
         return OptimizationStatus(run_id=run.run_id, status="pending", progress=0.0, created_at=created)
 
     async def status(self, run_id: str, owner: str) -> OptimizationStatus | None:
@@ -283,15 +306,17 @@ class PgRunStore:
             await db.execute(query, args)
 
 
-def _companion_insert(companion: Companion, run_id: str) -> tuple[sql.Composed, dict[str, object]]:
-    """INSERT the companion row if the run's row exists (in the same transaction: if it was just
-    inserted, not refused for a full queue)."""
+def _with_companion(companion: Companion | None) -> tuple[sql.Composable, dict[str, object]]:
+    """The submission's statement: it answers one row, TRUE when the run was queued (and its
+    companion row written), FALSE when its client's queue was full."""
+    if companion is None:
+        return sql.SQL(_QUEUE_RUN + "SELECT ok FROM queued"), {}
     columns = list(companion.values)
     query = sql.SQL(
-        "INSERT INTO {table} ({columns}) SELECT {values} FROM axiom_runs WHERE run_id = %(_run_id)s"
+        _QUEUE_RUN + "INSERT INTO {table} ({columns}) SELECT {values} FROM queued WHERE ok RETURNING TRUE"
     ).format(
         table=companion.table,
         columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        values=sql.SQL(", ").join(map(sql.Placeholder, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder(f"_{c}") for c in columns),
     )
-    return query, {**companion.values, "_run_id": run_id}
+    return query, {f"_{c}": v for c, v in companion.values.items()}

@@ -35,7 +35,7 @@ from saq.utils import now_seconds
 from ..settings import Settings, enable_compilation_cache
 from .postgres import Companion, PgRunStore, connection_pool, reachable
 from .store import StoreUnavailable
-from .worker import WORKER_NICENESS, Outcome, compute, die_with_parent, run_progress
+from .worker import Outcome, compute, die_with_parent, run_progress, yield_cpu
 
 log = logging.getLogger("axiom.worker")
 
@@ -151,7 +151,7 @@ def spawned_worker(settings: Settings, concurrency: int) -> None:
     """`axiom serve --workers N`'s workers: they stop when the server does, and yield the CPU to
     its event loop (and to the database's processes, when they share the machine)."""
     die_with_parent()
-    os.nice(WORKER_NICENESS)
+    yield_cpu()
     run_worker(settings, concurrency)
 
 

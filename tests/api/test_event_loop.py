@@ -1,11 +1,14 @@
-"""The event loop is never held up by another process's SQLite write lock, and the startup heap
-is out of the garbage collector's way while the app runs."""
+"""The event loop is never held up by another process's SQLite write lock, by the computing
+workers beside it, or by the garbage collector walking the startup heap."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +69,21 @@ def test_the_startup_heap_is_frozen_while_the_app_runs(tmp_path: Path) -> None:
         assert client.get("/health").status_code == 200
         assert gc.get_freeze_count() > before
     assert gc.get_freeze_count() == 0
+
+
+YIELDING = """
+import os, threading
+from service.jobs.worker import yield_cpu
+before = threading.Thread(target=threading.Event().wait, daemon=True); before.start()
+yield_cpu()
+after = threading.Thread(target=threading.Event().wait, daemon=True); after.start()
+print(sorted({os.sched_getscheduler(int(t)) for t in os.listdir("/proc/self/task")}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_worker_computes_only_on_cpu_time_nobody_else_wants() -> None:
+    """Every thread of a worker, those started before it yields and those after, is SCHED_IDLE
+    (a niced one kept the server's event loop waiting for a time slice on each wake-up)."""
+    shown = subprocess.run([sys.executable, "-c", YIELDING], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == f"[{os.SCHED_IDLE}]", shown

@@ -306,6 +306,42 @@ def test_a_submission_is_stored_and_queued_together_or_not_at_all(database: str)
     asyncio.run(submit())
 
 
+def test_the_queue_cap_holds_for_submissions_racing_through_two_api_processes(database: str) -> None:
+    """One client's 40 submissions at once through two pools (two API processes' connections):
+    exactly the cap's 7 runs are queued, each with its job; the other 33 are refused."""
+
+    async def race() -> None:
+        pools = [connection_pool(database), connection_pool(database)]
+        for pool in pools:
+            await pool.open(wait=True, timeout=10)
+        try:
+            stores, queue = [PgRunStore(pool) for pool in pools], run_queue(pools[0])
+            await stores[0].create_schema()
+            await connect_queue(queue)
+            settings = Settings(database_url=database)
+
+            async def submit(k: int) -> bool:
+                run = NewRun(run_id=f"r{k}", request=b"{}", seed=k, spec_hash="h", owner="", client="c")
+                try:
+                    await stores[k % 2].insert(run, 7, queue.run_job(run.run_id, settings))
+                except QueueFull:
+                    return False
+                return True
+
+            accepted = await asyncio.gather(*(submit(k) for k in range(40)))
+            assert sum(accepted) == 7
+            async with pools[0].connection() as db:
+                cursor = await db.execute("SELECT count(*) FROM axiom_runs WHERE client = 'c'")
+                assert (await cursor.fetchone()) == (7,)
+                cursor = await db.execute("SELECT count(*) FROM saq_jobs")
+                assert (await cursor.fetchone()) == (7,)
+        finally:
+            for pool in pools:
+                await pool.close()
+
+    asyncio.run(race())
+
+
 def test_workers_stopped_on_purpose_spend_no_attempt(
     tmp_path: Path, database: str, field_factory: Any
 ) -> None:
