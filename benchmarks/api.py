@@ -10,7 +10,9 @@ Run directly (never by the test suite):
 Both backends are measured in the same run: the embedded one (SQLite) and the networked one
 (PostgreSQL: a throwaway server started by tests/servers.py unless --database names one; each
 measurement gets a fresh database on it). The networked backend is also measured for throughput:
---throughput-runs small runs (1,000 scenarios each) through 1, 2 and 4 `axiom worker` processes.
+--throughput-runs small runs (1,000 scenarios each) through 1, 2 and 4 `axiom worker` processes,
+sharing the cores (`--threads` cores / workers, as the README runs several on one host), and
+again with every worker on a thread per core (the default).
 
 What is timed: `axiom serve` (uvicorn, 2 workers, AXIOM_RATE_LIMIT raised so nothing is refused)
 runs in a subprocess on a temporary database. Two slow optimizations (three million scenarios each)
@@ -34,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -154,9 +157,18 @@ async def client_submits(
 async def measure(
     url: str, slow_ids: list[str], clients: int, polls: int, submits: int, interval: float
 ) -> dict[str, Any]:
-    paced = await _load(url, slow_ids, clients, polls, submits, interval)
-    saturated = await _load(url, slow_ids, clients, polls, submits, 0.0)
-    one_client = await _load(url, slow_ids, clients, 0, submits, interval, own_keys=False)
+    """The three loads, with this process's garbage collector off while they run: its full
+    collections (of the clients' and responses' objects) took 100-170 ms, and one that fell in
+    a load was added to every request in flight, the server's latency or not (it was the
+    networked submit p99's 150-235 ms outliers, one repeat in three)."""
+    gc.collect()
+    gc.disable()
+    try:
+        paced = await _load(url, slow_ids, clients, polls, submits, interval)
+        saturated = await _load(url, slow_ids, clients, polls, submits, 0.0)
+        one_client = await _load(url, slow_ids, clients, 0, submits, interval, own_keys=False)
+    finally:
+        gc.enable()
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=HEADERS) as client:
         running = [(await client.get(f"/api/v1/optimize/{r}/status")).json()["status"] for r in slow_ids]
         queued = [*paced.pop("queued"), *saturated.pop("queued"), *one_client.pop("queued")]
@@ -352,12 +364,17 @@ def _median_stats(stats: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def throughput(args: argparse.Namespace, database: str, n_workers: int) -> dict[str, Any]:
+def throughput(args: argparse.Namespace, database: str, n_workers: int, split: bool) -> dict[str, Any]:
     """Runs per second through `n_workers` `axiom worker` processes, warm (each has computed one
-    run first), from the first submission until the last run completed."""
+    run first): from the first submission until the last run finished (the runs' own
+    `finished_at`, not when a poll noticed it). With `split`, the workers share the cores as the
+    README says to run several on one host (`--threads` cores / workers, at least 1); else each
+    has a thread per core (the default)."""
+    threads = max(1, (os.cpu_count() or 1) // n_workers) if split else None
     env = server_env(args.root, database, args.open)
     with serving(args.root, env | {"AXIOM_WORKERS": "0"}) as url:
         command = [sys.executable, "-m", "service.cli", "worker"]
+        command += [] if threads is None else ["--threads", str(threads)]
         workers = [
             subprocess.Popen(
                 command, cwd=args.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -366,37 +383,47 @@ def throughput(args: argparse.Namespace, database: str, n_workers: int) -> dict[
         ]
         try:
             submit_all(url, n_workers, seed=10_000)  # warm-up: every worker has started JAX
-            times = []
-            for repeat in range(args.repeats):
-                started = time.perf_counter()
+            times = [
                 submit_all(url, args.throughput_runs, seed=repeat * args.throughput_runs)
-                times.append(time.perf_counter() - started)
+                for repeat in range(args.throughput_repeats)
+            ]
         finally:
             for worker in workers:
                 stop(worker)
     elapsed = float(np.median(times))
     return {
         "workers": n_workers,
+        "threads_per_worker": threads or os.cpu_count(),
         "runs": args.throughput_runs,
-        "seconds": round(elapsed, 2),
+        "seconds": round(elapsed, 3),
         "runs_per_s": round(args.throughput_runs / elapsed, 2),
-        "seconds_per_repeat": [round(t, 2) for t in times],
+        "seconds_per_repeat": [round(t, 3) for t in times],
     }
 
 
-def submit_all(url: str, n: int, seed: int) -> None:
-    """Submit `n` small runs (1,000 scenarios) and wait until every one has completed."""
+def submit_all(url: str, n: int, seed: int) -> float:
+    """Submit `n` small runs (1,000 scenarios), wait until every one has completed; the seconds
+    from the first submission until the last run finished."""
     with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as client:
         before = client.get("/health").json()["queue"]["completed"]
+        started = dt.datetime.now(dt.UTC)
+        run_ids = set()
         for k in range(n):
             payload = body(seed + k, slow=False)
             payload["scenario_config"]["n_scenarios"] = 1_000
-            assert client.post("/api/v1/optimize", json=payload).status_code == 202
+            response = client.post("/api/v1/optimize", json=payload)
+            assert response.status_code == 202, response.text
+            run_ids.add(response.json()["run_id"])
         deadline = time.monotonic() + 900
         while client.get("/health").json()["queue"]["completed"] < before + n:
             if time.monotonic() > deadline:
                 raise SystemExit("the throughput runs did not complete in 15 minutes")
             time.sleep(0.1)
+        listed = client.get("/api/v1/optimize", params={"limit": n}).json()
+        runs = [r for r in listed if r["run_id"] in run_ids]
+    assert len(runs) == n and all(r["status"] == "completed" for r in runs), "a run is missing or failed"
+    finished = max(dt.datetime.fromisoformat(r["finished_at"]) for r in runs)
+    return (finished - started).total_seconds()
 
 
 @contextlib.contextmanager
@@ -438,6 +465,10 @@ def main() -> int:
         "reported are the medians over them, each repeat's are kept too",
     )  # fmt: skip
     parser.add_argument("--throughput-runs", type=int, default=200, metavar="N")
+    parser.add_argument(
+        "--throughput-repeats", type=int, default=5, metavar="K",
+        help="timed batches of --throughput-runs per worker count (the median is reported)",
+    )  # fmt: skip
     parser.add_argument("--worker-counts", default="1,2,4", help="worker processes for the throughput runs")
     args = parser.parse_args()
     if not args.open:
@@ -450,7 +481,8 @@ def main() -> int:
             "networked": repeated(args, new_database),
         }
         counts = [int(n) for n in args.worker_counts.split(",")]
-        scaling = [throughput(args, new_database(), n) for n in counts]
+        scaling = [throughput(args, new_database(), n, split=True) for n in counts]
+        default_threads = [throughput(args, new_database(), n, split=False) for n in counts if n > 1]
 
     report = {
         "benchmark": "api",
@@ -469,6 +501,7 @@ def main() -> int:
         "targets_ms": TARGETS_MS,
         "backends": backends,
         "networked_throughput": scaling,
+        "networked_throughput_default_threads": default_threads,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -487,9 +520,9 @@ def main() -> int:
                     f"{'':>16}  {variant}: p50 {r['p50_ms']:.1f} ms  p95 {r['p95_ms']:.1f}  "
                     f"p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f}"
                 )
-    for row in scaling:
+    for row in [*scaling, *default_threads]:
         runs = f"{row['runs']} runs in {row['seconds']} s, {row['runs_per_s']}/s"
-        print(f"throughput: {row['workers']} worker(s): {runs}")
+        print(f"throughput: {row['workers']} worker(s) of {row['threads_per_worker']} thread(s): {runs}")
     print(f"wrote {args.out}")
     return 0
 

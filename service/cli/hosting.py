@@ -49,7 +49,7 @@ def worker(args: argparse.Namespace) -> int:
         )
     _require_database(settings)
     console.print(f"axiom worker: {args.concurrency} run(s) at a time; Ctrl-C requeues what is computing")
-    run_worker(settings, args.concurrency)
+    run_worker(settings, args.concurrency, args.threads)
     return 0
 
 

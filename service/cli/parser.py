@@ -158,7 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker = command(
         "worker", "compute runs from a shared PostgreSQL queue (AXIOM_DATABASE=postgresql://...)"
     )
-    worker.add_argument("--concurrency", type=int, default=1, metavar="N", help="runs computed at once")
+    worker.add_argument(
+        "--concurrency", type=_at_least_one, default=1, metavar="N", help="runs computed at once"
+    )
+    worker.add_argument(
+        "--threads", type=_at_least_one, default=None, metavar="N",
+        help="CPU threads of the worker's computations (default: one per core it may use); with several "
+        "workers on one host, give each its share of the cores",
+    )  # fmt: skip
     worker.add_argument(
         "--device", default=None, metavar="IDS",
         help="the GPUs this worker may use, as CUDA_VISIBLE_DEVICES (default: all it can see)",
@@ -170,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     worker.set_defaults(handler=hosting.worker)
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _slate_arguments(command: argparse.ArgumentParser) -> None:

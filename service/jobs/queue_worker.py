@@ -141,10 +141,35 @@ class WorkerState:
     worker_id: str
 
 
-def run_worker(settings: Settings, concurrency: int) -> None:
-    """A worker's whole life, until SIGINT or SIGTERM (which requeue the runs it is computing)."""
+def run_worker(settings: Settings, concurrency: int, threads: int | None = None) -> None:
+    """A worker's whole life, until SIGINT or SIGTERM (which requeue the runs it is computing);
+    its computations use `threads` CPU threads (None: one per core it may run on)."""
     enable_compilation_cache(settings.jax_cache_dir)
+    if threads is not None:
+        start_jax_with_threads(threads)
     asyncio.run(_work(settings, concurrency))
+
+
+def start_jax_with_threads(threads: int) -> None:
+    """Start JAX's CPU backend with `threads` threads for its computations.
+
+    XLA sizes its thread pool by the cores the process may run on when the backend starts (JAX
+    has no setting for it), so the backend starts while this thread may run on `threads` cores,
+    and every thread gets all of them back after: the pool is smaller, not pinned. It matters
+    where workers outnumber the host's cores: each pool's idle threads spin for work, and four
+    workers of two threads each on 2 cores spent 20% more CPU a run than two did
+    (benchmarks/api.py's throughput)."""
+    if not hasattr(os, "sched_setaffinity"):
+        log.warning("--threads is not supported on this platform: computations use every core")
+        return
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(allowed)[:threads])
+    try:
+        jax.devices()
+    finally:
+        for thread in os.listdir("/proc/self/task"):
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(int(thread), allowed)
 
 
 def spawned_worker(settings: Settings, concurrency: int) -> None:
