@@ -159,16 +159,17 @@ def start_jax_with_threads(threads: int) -> None:
     where workers outnumber the host's cores: each pool's idle threads spin for work, and four
     workers of two threads each on 2 cores spent 20% more CPU a run than two did
     (benchmarks/api.py's throughput)."""
-    if not hasattr(os, "sched_setaffinity"):
-        log.warning("--threads is not supported on this platform: computations use every core")
+    try:
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, sorted(allowed)[:threads])
+    except (AttributeError, OSError):
+        log.warning("--threads is not supported here: computations use a thread per core")
         return
-    allowed = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, sorted(allowed)[:threads])
     try:
         jax.devices()
     finally:
         for thread in os.listdir("/proc/self/task"):
-            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
                 os.sched_setaffinity(int(thread), allowed)
 
 
