@@ -36,7 +36,8 @@ STATEMENT_TIMEOUT_MS = 5_000  # the longest statement of ours is a few milliseco
 POOL_TIMEOUT = 3.0  # seconds a request waits for a connection before it gets 503
 UNREACHABLE = "the database cannot be reached; retry shortly"
 
-_SCHEMA = """
+_UNFINISHED = "status IN ('pending', 'running')"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS axiom_runs (
     seq BIGSERIAL PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE,
@@ -80,8 +81,7 @@ CREATE OR REPLACE FUNCTION axiom_queue_run(
 ) RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext(p_client));
-    IF (SELECT COUNT(*) FROM axiom_runs
-        WHERE client = p_client AND status IN ('pending', 'running')) >= p_max_queued THEN
+    IF (SELECT COUNT(*) FROM axiom_runs WHERE client = p_client AND {_UNFINISHED}) >= p_max_queued THEN
         RETURN FALSE;
     END IF;
     INSERT INTO axiom_runs (run_id, status, created_at, request, seed, spec_hash, owner, client)
@@ -92,7 +92,6 @@ $$;
 """
 _SCHEMA_LOCK = 0x61786D  # advisory lock key: processes starting at once create the tables in turn
 _STATUS_COLUMNS = "run_id, status, progress, error, created_at, started_at, finished_at"
-_UNFINISHED = "status IN ('pending', 'running')"
 # The volatile function runs once, before the companion's INSERT reads its answer.
 _QUEUE_RUN = (
     "WITH queued AS (SELECT axiom_queue_run(%(run_id)s, %(created)s, %(request)s, %(seed)s, "

@@ -35,7 +35,7 @@ from saq.utils import now_seconds
 from ..settings import Settings, enable_compilation_cache
 from .postgres import Companion, PgRunStore, connection_pool, reachable
 from .store import StoreUnavailable
-from .worker import Outcome, compute, die_with_parent, run_progress, yield_cpu
+from .worker import Outcome, compute, die_with_parent, for_every_thread, run_progress, yield_cpu
 
 log = logging.getLogger("axiom.worker")
 
@@ -156,9 +156,9 @@ def start_jax_with_threads(threads: int) -> None:
     XLA sizes its thread pool by the cores the process may run on when the backend starts (JAX
     has no setting for it), so the backend starts while this thread may run on `threads` cores,
     and every thread gets all of them back after: the pool is smaller, not pinned. It matters
-    where workers outnumber the host's cores: each pool's idle threads spin for work, and four
-    workers of two threads each on 2 cores spent 20% more CPU a run than two did
-    (benchmarks/api.py's throughput)."""
+    where workers outnumber the host's cores: four workers of two threads each on 2 cores spent
+    20% more CPU a run than two did (the workers' CPU time from /proc around benchmarks/api.py's
+    throughput batches)."""
     try:
         allowed = os.sched_getaffinity(0)
         os.sched_setaffinity(0, sorted(allowed)[:threads])
@@ -168,9 +168,7 @@ def start_jax_with_threads(threads: int) -> None:
     try:
         jax.devices()
     finally:
-        for thread in os.listdir("/proc/self/task"):
-            with contextlib.suppress(OSError):  # a thread that ended meanwhile
-                os.sched_setaffinity(int(thread), allowed)
+        for_every_thread(lambda thread: os.sched_setaffinity(thread, allowed))
 
 
 def spawned_worker(settings: Settings, concurrency: int) -> None:

@@ -56,9 +56,15 @@ def yield_cpu() -> None:
     except (AttributeError, OSError):
         os.nice(WORKER_NICENESS)
         return
-    for thread in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else []:
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
-            os.sched_setscheduler(int(thread), os.SCHED_IDLE, os.sched_param(0))
+    for_every_thread(lambda thread: os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0)))
+
+
+def for_every_thread(apply: Callable[[int], object]) -> None:
+    """`apply` to the id of every thread of this process (Linux), skipping threads that end
+    meanwhile: what a process sets for its calling thread alone, it sets for all this way."""
+    for thread in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            apply(int(thread))
 
 
 def worker_main(
