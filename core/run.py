@@ -76,6 +76,7 @@ def archetype_params(spec: ConstraintSpec) -> ArchetypeParams:
         fastest_lap_concentration=params.fastest_lap_concentration
         if settings.fastest_lap_concentration is None
         else settings.fastest_lap_concentration,
+        dominance=params.dominance if settings.lead_concentration is None else settings.lead_concentration,
     )
 
 

@@ -122,6 +122,8 @@ class ScenarioSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     fastest_lap_share: float = 1.0  # share of green laps credited as a fastest lap (fitted; 1 without)
     # How steeply fastest laps follow pace (fitted; None without calibration: the kernel default).
     fastest_lap_concentration: float | None = None
+    # How steeply laps led follow the lead score (fitted; None without calibration: the default).
+    lead_concentration: float | None = None
 
 
 MAX_LINEUPS = 500
@@ -214,6 +216,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 raise InvalidInput("conditions", f"no driver {driver_id!r} in the field")
         params_version, start_weight, reverse_order, team_shock, share = PARAMS_VERSION, None, False, 0.0, 1.0
         concentration: float | None = None
+        lead_concentration: float | None = None
         if calibration_enabled:
             params = params or load_params()
             drivers = [_with_ratings(d, params, track, len(drivers)) for d in drivers]
@@ -226,6 +229,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 fitted.fastest_lap_share,
             )
             concentration = fitted.fastest_lap_concentration
+            lead_concentration = fitted.dominance
         specs = sorted((_driver_spec(d, conditions.get(d.driver_id), laps) for d in drivers), key=_by_id)
         return cls(
             drivers=tuple(specs),
@@ -244,6 +248,7 @@ class ConstraintSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 team_shock=team_shock,
                 fastest_lap_share=share,
                 fastest_lap_concentration=concentration,
+                lead_concentration=lead_concentration,
             ),
             lineups=None if lineups is None else lineups.canonical(known, rules.roster_size),
         )

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..history import HistoricalRace
 from ..slate import ARCHETYPES, Archetype
-from ._concentration import fastest_lap_concentrations
+from ._concentration import fastest_lap_concentrations, lead_concentrations
 from ._design import Design, build_design
 from ._dnf import base_dnf_rates, dnf_ratios, dnf_start_slopes, track_fits
 from ._laps import excess_share, fastest_lap_shares
@@ -56,17 +56,25 @@ def fit_ratings(
     if settings.dnf_by_start:
         dnf_slope = dnf_start_slopes(races, weights, tracks, dnf_ratio)
     speed = excess_share(races, weights, settings, "fastest_laps")
+    dominance = excess_share(races, weights, settings, "laps_led")
     team_shock = team_shocks(races, weights)
     concentration = (
         fastest_lap_concentrations(races, weights, strength, design, speed, team_shock)
         if settings.fit_fastest_lap_concentration
         else {}
     )
+    lead = (
+        lead_concentrations(races, weights, strength, design, dominance, team_shock)
+        if settings.fit_lead_concentration
+        else {}
+    )
     return RatingTable(
         settings=settings,
         as_of=as_of,
-        drivers=_driver_ratings(races, weights, settings, design, strength, dnf_ratio, speed),
-        archetypes=_archetype_fits(races, weights, strength, base_dnf, dnf_slope, team_shock, concentration),
+        drivers=_driver_ratings(design, strength, dnf_ratio, dominance, speed),
+        archetypes=_archetype_fits(
+            races, weights, strength, base_dnf, dnf_slope, team_shock, concentration, lead
+        ),
         rookie_strength={a: float(strength.rookie[k]) for k, a in enumerate(ARCHETYPES)},
         team_strength={team: float(strength.teams[j]) for j, team in enumerate(design.teams) if team},
         n_races=len(races),
@@ -76,15 +84,12 @@ def fit_ratings(
 
 
 def _driver_ratings(
-    races: Sequence[HistoricalRace],
-    weights: np.ndarray,
-    settings: RatingSettings,
     design: Design,
     strength: StrengthFit,
     dnf_ratio: Mapping[str, float],
+    dominance: Mapping[str, Mapping[Archetype, float]],
     speed: Mapping[str, Mapping[Archetype, float]],
 ) -> dict[str, DriverRating]:
-    dominance = excess_share(races, weights, settings, "laps_led")
     return {
         key: DriverRating(
             driver_key=key,
@@ -107,6 +112,7 @@ def _archetype_fits(
     dnf_slope: Mapping[Archetype, float],
     team_shock: Mapping[Archetype, float],
     concentration: Mapping[Archetype, tuple[float, float]],
+    lead: Mapping[Archetype, float],
 ) -> dict[Archetype, ArchetypeFit]:
     fastest_lap_share = fastest_lap_shares(races, weights)
     return {
@@ -118,6 +124,7 @@ def _archetype_fits(
             fastest_lap_share=fastest_lap_share[a],
             fastest_lap_concentration=concentration[a][0] if a in concentration else None,
             speed_scale=concentration[a][1] if a in concentration else 1.0,
+            lead_concentration=lead.get(a),
             running_scale=float(strength.running_scale[k]),
             dnf_start_slope=dnf_slope.get(a, 0.0),
             rulebook_start_weight=None

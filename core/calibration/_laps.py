@@ -16,6 +16,7 @@ from ._settings import RatingSettings
 
 # [archetypes, families]: road courses are one family, the ovals (every other archetype) another.
 _FAMILY = np.asarray([[a == "road", a != "road"] for a in ARCHETYPES], np.float64)
+_MIN_CELL = 10  # entries at a finishing position of an archetype for its own average share
 
 
 def fastest_lap_shares(races: Sequence[HistoricalRace], weights: np.ndarray) -> dict[Archetype, float]:
@@ -49,7 +50,7 @@ def excess_share(
     """
     actual: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
     expected: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
-    for key, a, w, share, average in _shares(races, weights, column):
+    for key, a, w, share, average in _shares(races, weights, column, settings.lead_by_archetype):
         actual[key][a] += w * share
         expected[key][a] += w * average
     k, m = settings.lead_pseudo, max(settings.archetype_lead_pseudo, 1e-9)  # m -> 0: no prior
@@ -65,11 +66,17 @@ def excess_share(
 
 
 def _shares(
-    races: Sequence[HistoricalRace], weights: np.ndarray, column: str
+    races: Sequence[HistoricalRace], weights: np.ndarray, column: str, by_archetype: bool
 ) -> list[tuple[str, int, float, float, float]]:
     """(driver, archetype index, weight, share of the race's total, average share of that
-    finishing position over all races) of every entry of the races that have the column."""
-    by_position: dict[int, list[float]] = defaultdict(list)
+    finishing position) of every entry of the races that have the column.
+
+    The average is the archetype's own where `by_archetype` and the archetype has at least
+    _MIN_CELL entries at that position: at superspeedways the draft spreads fastest laps over
+    the field, so an average over all tracks would read a backmarker's share there as speed.
+    """
+    pooled: dict[int, list[float]] = defaultdict(list)
+    cells: dict[tuple[int, int], list[float]] = defaultdict(list)
     rows: list[tuple[str, int, float, int, float]] = []
     for race, w in zip(races, weights, strict=True):
         values = [getattr(e, column) for e in race.entries]
@@ -78,7 +85,14 @@ def _shares(
         total = max(sum(values), 1)
         a = ARCHETYPES.index(race.archetype)
         for e, v in zip(race.entries, values, strict=True):
-            by_position[e.finish].append(v / total)
+            pooled[e.finish].append(v / total)
+            cells[a, e.finish].append(v / total)
             rows.append((e.driver_key, a, float(w), e.finish, v / total))
-    average = {p: float(np.mean(s)) for p, s in by_position.items()}
-    return [(key, a, w, share, average[finish]) for key, a, w, finish, share in rows]
+    average = {p: float(np.mean(s)) for p, s in pooled.items()}
+    if by_archetype:
+        average_at = {c: float(np.mean(s)) for c, s in cells.items() if len(s) >= _MIN_CELL}
+    else:
+        average_at = {}
+    return [
+        (key, a, w, share, average_at.get((a, finish), average[finish])) for key, a, w, finish, share in rows
+    ]

@@ -27,7 +27,7 @@ from ._table import ArchetypeFit, DriverRating, RatingTable, TrackFit
 PARAMS_DIR = DATA_DIR / "params"
 # The format this version writes and reads. A file of any other format is refused, not converted:
 # its fields, or what they mean, differ (docs/methods.md, "Parameter file format").
-FORMAT = 7
+FORMAT = 8
 _DIGITS = 5
 
 
@@ -52,6 +52,7 @@ class ArchetypeEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     fastest_lap_share: float  # share of green laps credited as someone's fastest lap
     fastest_lap_concentration: float | None  # how steeply fastest laps follow pace (None: default)
     speed_scale: float  # multiplies drivers' speed
+    lead_concentration: float | None  # how steeply laps led follow the lead score (None: default)
 
 
 class TrackEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -120,6 +121,7 @@ def params_content(
                 if f.fastest_lap_concentration is None
                 else _rounded(f.fastest_lap_concentration),
                 speed_scale=_rounded(f.speed_scale),
+                lead_concentration=None if f.lead_concentration is None else _rounded(f.lead_concentration),
             )
             for a, f in table.archetypes.items()
         },
@@ -246,6 +248,7 @@ def _table(content: ParamsContent) -> RatingTable:
                 fastest_lap_share=f.fastest_lap_share,
                 fastest_lap_concentration=f.fastest_lap_concentration,
                 speed_scale=f.speed_scale,
+                lead_concentration=f.lead_concentration,
             )
             for a, f in content.archetypes.items()
         },

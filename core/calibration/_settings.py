@@ -49,8 +49,13 @@ class RatingSettings:
     # Pseudo expected race shares behind a driver's overall dominance (speed) in his value on
     # ovals or road courses, and behind that value in his value at an archetype (see _laps).
     archetype_lead_pseudo: float = 0.25
+    # Read a driver's share against the average share of his finishing position at the same
+    # archetype (false: over all races).
+    lead_by_archetype: bool = True
     # Fit how steeply fastest laps follow a race's pace, per archetype (false: kernel defaults).
     fit_fastest_lap_concentration: bool = True
+    # The same for laps led (false: the kernel's `dominance` and drivers' dominance as fitted).
+    fit_lead_concentration: bool = True
     dnf_pseudo_races: float = 2.0  # pseudo races behind each archetype's base rate
     dnf_track_pseudo_races: float = 3.0  # pseudo races (at the archetype's rate) behind a track's
     reverse_order: bool = True  # fit (and simulate) Plackett-Luce from the back of the field

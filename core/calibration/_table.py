@@ -43,6 +43,9 @@ class ArchetypeFit:
     # How steeply fastest laps follow a race's pace (see _concentration); None: the kernel default.
     fastest_lap_concentration: float | None = None
     speed_scale: float = 1.0  # multiplies drivers' speed (see _concentration)
+    # How steeply laps led follow the lead score (the kernel's `dominance`; see _concentration);
+    # None: the kernel default.
+    lead_concentration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,9 @@ class RatingTable:
             fastest_lap_concentration=default_params(archetype).fastest_lap_concentration
             if fit.fastest_lap_concentration is None
             else fit.fastest_lap_concentration,
+            dominance=default_params(archetype).dominance
+            if fit.lead_concentration is None
+            else fit.lead_concentration,
         )
 
     def ratings(

@@ -48,7 +48,9 @@ def speed() -> dict[str, dict[str, float]]:
 def test_a_road_course_specialist_keeps_his_speed_off_the_ovals(speed) -> None:
     star = speed["driver 9"]
     assert star["road"] > 0.8  # 40 fastest laps from last place, race after race
-    assert star["road"] - star["intermediate"] > 1.5  # 2 of them on ovals
+    # On ovals his shares are his position's average there: his value stays near 0.
+    assert abs(star["intermediate"]) < 0.25
+    assert star["road"] - star["intermediate"] > 0.7
     # One short-track race: his value there is mostly his ovals' value, not his road courses'.
     gap = star["road"] - star["intermediate"]
     assert abs(star["short"] - star["intermediate"]) < 0.25 * gap
@@ -88,3 +90,18 @@ def test_expected_green_laps_is_the_kernel_mean() -> None:
     assert simulated == pytest.approx(
         expected_green_laps(params, 90), abs=4 * scenarios.green_laps.std() / 140
     )
+
+
+def test_a_share_is_read_against_its_own_archetype() -> None:
+    """At superspeedways the draft spreads fastest laps over the field: a backmarker's even share
+    there is what any car at his position gets, not speed. Read against the average share of his
+    position over all tracks (the intermediates' falling shares pull it down), it would be."""
+    even = [10] * N_DRIVERS
+    races = [race(n, "superspeedway", even) for n in range(1, 13)]
+    races += [race(n, "intermediate", fastest_by_position(False)) for n in range(13, 25)]
+    own = excess_share(races, np.ones(len(races)), RatingSettings(), "fastest_laps")
+    pooled = excess_share(races, np.ones(len(races)), RatingSettings(lead_by_archetype=False), "fastest_laps")
+    assert abs(own["driver 9"]["superspeedway"]) < 0.05
+    assert abs(own["driver 0"]["superspeedway"]) < 0.05
+    assert pooled["driver 9"]["superspeedway"] > 0.3  # 10% of the laps against 5.6% over all tracks
+    assert pooled["driver 0"]["superspeedway"] < -0.3
