@@ -24,6 +24,7 @@ from core.calibration import (
     race_key,
     write_params,
 )
+from core.calibration._concentration import LEAD_GRID
 from core.errors import InvalidInput
 from core.history import HistoricalRace, RaceEntry
 from core.sim import DEFAULT_PARAMS
@@ -157,6 +158,24 @@ def test_fastest_lap_concentration_follows_how_the_data_spreads_fastest_laps(his
         assert fit.fastest_lap_concentration > DEFAULT_PARAMS["intermediate"].fastest_lap_concentration
     else:
         assert fit.fastest_lap_concentration == 0.0
+
+
+@pytest.mark.parametrize("concentrated", [True, False])
+def test_lead_concentration_follows_how_the_data_spreads_laps_led(history, concentrated) -> None:
+    """Every lap led by the first two finishers: steeper than the kernel's default; the same laps
+    led by every car: as flat as the grid goes, whatever the pace."""
+
+    def spread(race: HistoricalRace) -> HistoricalRace:
+        entries = tuple(dataclasses.replace(e, laps_led=10) for e in race.entries)
+        return dataclasses.replace(race, entries=entries)
+
+    races = history if concentrated else [spread(r) for r in history]
+    fit = fit_ratings(races, (2022, 1)).archetypes["intermediate"]
+    assert fit.lead_concentration is not None
+    if concentrated:
+        assert fit.lead_concentration > DEFAULT_PARAMS["intermediate"].dominance
+    else:
+        assert fit.lead_concentration == LEAD_GRID[0]
 
 
 def test_unknown_driver_gets_the_rookie_prior(table) -> None:
