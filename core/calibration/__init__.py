@@ -11,6 +11,7 @@ from ._backtest import pit_deciles as pit_deciles
 from ._backtest import race_key as race_key
 from ._dnf import dnf_prior_strength as dnf_prior_strength
 from ._fit import fit_ratings as fit_ratings
+from ._laps import lap_shares as lap_shares
 from ._metrics import LOG_FLOOR as LOG_FLOOR
 from ._metrics import central_interval as central_interval
 from ._metrics import crps_samples as crps_samples

@@ -50,7 +50,7 @@ def excess_share(
     """
     actual: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
     expected: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
-    for key, a, w, share, average in _shares(races, weights, column, settings.lead_by_archetype):
+    for key, a, w, share, average in lap_shares(races, weights, column, settings.lead_by_archetype):
         actual[key][a] += w * share
         expected[key][a] += w * average
     k, m = settings.lead_pseudo, max(settings.archetype_lead_pseudo, 1e-9)  # m -> 0: no prior
@@ -65,7 +65,7 @@ def excess_share(
     return ratings
 
 
-def _shares(
+def lap_shares(
     races: Sequence[HistoricalRace], weights: np.ndarray, column: str, by_archetype: bool
 ) -> list[tuple[str, int, float, float, float]]:
     """(driver, archetype index, weight, share of the race's total, average share of that
