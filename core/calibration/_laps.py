@@ -40,13 +40,13 @@ def excess_share(
     """Each driver's log-weight for laps led or fastest laps, per archetype.
 
     Overall, log((share + k) / (expected share + k)), where the expected share is the average
-    share of the same finishing position over all races (races without the column are skipped)
-    and k is lead_pseudo. Per family of tracks (road courses, ovals), the same ratio with the
-    overall one R as a prior worth m = archetype_lead_pseudo expected shares:
-    (share_f + m R) / (expected_f + m); per archetype, the same again with the family's ratio as
-    the prior. A driver with few races of an archetype keeps his family's value, one with few
-    races of the family his overall value, and one with many gets his own (a road racer's speed
-    does not carry to ovals). m = 0 gives the ratio of the archetype's races alone.
+    share of the same finishing position at the same archetype (see lap_shares; races without
+    the column are skipped) and k is lead_pseudo. Per family of tracks (road courses, ovals),
+    the same ratio with the overall one R as a prior worth m = archetype_lead_pseudo expected
+    shares, (share_f + m R) / (expected_f + m); per archetype, the same again with the family's
+    ratio as the prior. A driver with few races of an archetype keeps his family's value, one
+    with few races of the family his overall value, and one with many gets his own (m sets how
+    far a road racer's speed carries to the ovals). m = 0 gives the archetype's races alone.
     """
     actual: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
     expected: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
