@@ -30,9 +30,9 @@ Ratings = Mapping[str, Mapping[Archetype, float]]
 class _Races:
     """One archetype's races as padded arrays, with pace drawn as the kernel draws it."""
 
-    pace: np.ndarray  # [draws, races, cars], relative to the race's best
-    lead_score: np.ndarray  # [draws, races, cars], relative to the race's best
-    regime_dominance: np.ndarray  # [draws, 1, 1]
+    # [draws, races, cars]: the kernel's log-weight per unit of concentration, relative to the
+    # race's best (fastest laps: pace; laps led: the regime's multiplier x the lead score).
+    score: np.ndarray
     on_track: np.ndarray  # [races, cars]: log share of the race the car ran (-inf: padding)
     ratings: np.ndarray  # [races, cars]: the driver's speed or dominance at the archetype
     counts: np.ndarray  # [races, cars]: fastest laps or laps led
@@ -56,7 +56,7 @@ def fastest_lap_concentrations(
     stays where an archetype has no race with fastest laps."""
 
     def fit(data: _Races) -> tuple[float, float]:
-        return _best(GRID, lambda c, b: _log_likelihood(c * data.pace, b, data))
+        return _best(GRID, lambda c, b: _log_likelihood(c * data.score, b, data))
 
     return _per_archetype(
         races, weights, strength, design, speed, team_shock, "fastest_laps", fit,
@@ -80,8 +80,7 @@ def lead_concentrations(
     forecast laps led worse out of sample."""
 
     def fit(data: _Races) -> tuple[float, float]:
-        lead = data.regime_dominance * data.lead_score
-        return _best(LEAD_GRID, lambda d, b: _log_likelihood(d * lead, b, data), _ONE)
+        return _best(LEAD_GRID, lambda d, b: _log_likelihood(d * data.score, b, data), _ONE)
 
     fitted = _per_archetype(
         races, weights, strength, design, dominance, team_shock, "laps_led", fit,
@@ -161,19 +160,19 @@ def _draw(
     gumbel = -np.log(-np.log(rng.uniform(1e-12, 1.0 - 1e-12, (_DRAWS, *shape))))
     shocks = team_shock * rng.standard_normal((_DRAWS, *shape))
     shared = np.take_along_axis(shocks, np.broadcast_to(teams, shocks.shape), axis=2)
-    pace = strengths[None] / noise - gumbel + shared  # reversed Plackett-Luce: Gumbel negated
-    # The lead score's own noise from a stream of its own: the fastest-lap fit's draws stay as
-    # they were before laps led were fitted.
-    own = np.random.default_rng([1, k]).uniform(1e-12, 1.0 - 1e-12, (_DRAWS, *shape))
-    own_noise = -np.log(-np.log(own))
-    coupling = params.lead_pace_coupling
-    lead_score = coupling * pace + (1 - coupling) * (strengths[None] + own_noise)
-    padding = np.isinf(on_track)[None]
-    pace, lead_score = (np.where(padding, -1e9, x) for x in (pace, lead_score))
+    score = strengths[None] / noise - gumbel + shared  # pace; reversed Plackett-Luce: Gumbel negated
+    if column == "laps_led":
+        # The lead score's own noise from a stream of its own: the fastest-lap fit's draws stay
+        # as they were before laps led were fitted.
+        own = np.random.default_rng([1, k]).uniform(1e-12, 1.0 - 1e-12, (_DRAWS, *shape))
+        coupling = params.lead_pace_coupling
+        score = coupling * score + (1 - coupling) * (strengths[None] - np.log(-np.log(own)))
+    score = np.where(np.isinf(on_track)[None], -1e9, score)  # padding never leads the race
+    score -= score.max(axis=2, keepdims=True)
+    if column == "laps_led":
+        score *= np.asarray(params.regime_dominance)[regime][:, None, None]
     return _Races(
-        pace=pace - pace.max(axis=2, keepdims=True),
-        lead_score=lead_score - lead_score.max(axis=2, keepdims=True),
-        regime_dominance=np.asarray(params.regime_dominance)[regime][:, None, None],
+        score=score,
         on_track=on_track,
         ratings=rated,
         counts=counts,

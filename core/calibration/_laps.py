@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,9 +51,9 @@ def excess_share(
     """
     actual: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
     expected: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(ARCHETYPES)))
-    for key, a, w, share, average in lap_shares(races, weights, column, settings.lead_by_archetype):
-        actual[key][a] += w * share
-        expected[key][a] += w * average
+    for s in lap_shares(races, weights, column, settings.lead_by_archetype):
+        actual[s.driver_key][s.archetype] += s.weight * s.share
+        expected[s.driver_key][s.archetype] += s.weight * s.average
     k, m = settings.lead_pseudo, max(settings.archetype_lead_pseudo, 1e-9)  # m -> 0: no prior
     ratings = {}
     for key in actual:
@@ -65,11 +66,21 @@ def excess_share(
     return ratings
 
 
+class LapShare(NamedTuple):
+    """One entry's share of its race's laps led (fastest laps), and what its finish averages."""
+
+    driver_key: str
+    archetype: int  # index in ARCHETYPES
+    weight: float  # the race's age weight
+    finish: int
+    share: float  # of the race's total
+    average: float  # the average share of that finishing position (see lap_shares)
+
+
 def lap_shares(
     races: Sequence[HistoricalRace], weights: np.ndarray, column: str, by_archetype: bool
-) -> list[tuple[str, int, float, float, float]]:
-    """(driver, archetype index, weight, share of the race's total, average share of that
-    finishing position) of every entry of the races that have the column.
+) -> list[LapShare]:
+    """Every entry's LapShare, in the races that have the column.
 
     The average is the archetype's own where `by_archetype` and the archetype has at least
     _MIN_CELL entries at that position: at superspeedways the draft spreads fastest laps over
@@ -77,7 +88,7 @@ def lap_shares(
     """
     pooled: dict[int, list[float]] = defaultdict(list)
     cells: dict[tuple[int, int], list[float]] = defaultdict(list)
-    rows: list[tuple[str, int, float, int, float]] = []
+    rows: list[tuple[str, int, float, int, float]] = []  # LapShare without its average
     for race, w in zip(races, weights, strict=True):
         values = [getattr(e, column) for e in race.entries]
         if any(v is None for v in values):
@@ -93,6 +104,4 @@ def lap_shares(
         average_at = {c: float(np.mean(s)) for c, s in cells.items() if len(s) >= _MIN_CELL}
     else:
         average_at = {}
-    return [
-        (key, a, w, share, average_at.get((a, finish), average[finish])) for key, a, w, finish, share in rows
-    ]
+    return [LapShare(*row, average_at.get((row[1], row[3]), average[row[3]])) for row in rows]

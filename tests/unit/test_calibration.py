@@ -142,40 +142,33 @@ def test_dominance_follows_laps_led_beyond_finishing_position(table) -> None:
     assert all(abs(v) < 0.5 for d in table.drivers.values() for v in d.dominance.values())
 
 
-@pytest.mark.parametrize("concentrated", [True, False])
-def test_fastest_lap_concentration_follows_how_the_data_spreads_fastest_laps(history, concentrated) -> None:
-    """Fastest laps to the first three finishers only: steeper than the kernel's default; the same
-    fastest laps for every car: flat (0), whatever the pace."""
-
-    def spread(race: HistoricalRace) -> HistoricalRace:
-        entries = tuple(dataclasses.replace(e, fastest_laps=6) for e in race.entries)
-        return dataclasses.replace(race, entries=entries)
-
-    races = history if concentrated else [spread(r) for r in history]
-    fit = fit_ratings(races, (2022, 1)).archetypes["intermediate"]
-    assert fit.fastest_lap_concentration is not None
-    if concentrated:
-        assert fit.fastest_lap_concentration > DEFAULT_PARAMS["intermediate"].fastest_lap_concentration
-    else:
-        assert fit.fastest_lap_concentration == 0.0
+# (history column, the same count for every car, fitted field, kernel default, flattest fit)
+CONCENTRATIONS = [
+    ("fastest_laps", 6, "fastest_lap_concentration", "fastest_lap_concentration", 0.0),
+    ("laps_led", 10, "lead_concentration", "dominance", float(LEAD_GRID[0])),
+]
 
 
 @pytest.mark.parametrize("concentrated", [True, False])
-def test_lead_concentration_follows_how_the_data_spreads_laps_led(history, concentrated) -> None:
-    """Every lap led by the first two finishers: steeper than the kernel's default; the same laps
-    led by every car: as flat as the grid goes, whatever the pace."""
+@pytest.mark.parametrize(("column", "even", "fitted", "default", "flattest"), CONCENTRATIONS)
+def test_concentration_follows_how_the_data_spreads_the_laps(
+    history, concentrated, column, even, fitted, default, flattest
+) -> None:
+    """Fastest laps to the first three finishers only, every lap led by the first two: steeper
+    than the kernel's default; the same count for every car: the flattest value the grid has,
+    whatever the pace."""
 
     def spread(race: HistoricalRace) -> HistoricalRace:
-        entries = tuple(dataclasses.replace(e, laps_led=10) for e in race.entries)
+        entries = tuple(dataclasses.replace(e, **{column: even}) for e in race.entries)
         return dataclasses.replace(race, entries=entries)
 
     races = history if concentrated else [spread(r) for r in history]
-    fit = fit_ratings(races, (2022, 1)).archetypes["intermediate"]
-    assert fit.lead_concentration is not None
+    value = getattr(fit_ratings(races, (2022, 1)).archetypes["intermediate"], fitted)
+    assert value is not None
     if concentrated:
-        assert fit.lead_concentration > DEFAULT_PARAMS["intermediate"].dominance
+        assert value > getattr(DEFAULT_PARAMS["intermediate"], default)
     else:
-        assert fit.lead_concentration == LEAD_GRID[0]
+        assert value == flattest
 
 
 def test_unknown_driver_gets_the_rookie_prior(table) -> None:
